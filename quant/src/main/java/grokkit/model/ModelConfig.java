@@ -1,0 +1,153 @@
+package grokkit.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Grok-1 hyper-parameters, with the field names of the reference ({@code run.py},
+ * {@code model.py}). Shared by the converter (to validate a checkpoint), the shard manifest
+ * and the runtime.
+ *
+ * <p>{@code ffn_size} is derived from {@code emb_size} and {@code widening_factor} exactly as
+ * the reference does, unless a configuration file gives it explicitly.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ModelConfig(
+        @JsonProperty("vocab_size") int vocabSize,
+        @JsonProperty("emb_size") int embSize,
+        @JsonProperty("key_size") int keySize,
+        @JsonProperty("num_q_heads") int numQHeads,
+        @JsonProperty("num_kv_heads") int numKvHeads,
+        @JsonProperty("num_layers") int numLayers,
+        @JsonProperty("num_experts") int numExperts,
+        @JsonProperty("num_selected_experts") int numSelectedExperts,
+        @JsonProperty("widening_factor") double wideningFactor,
+        @JsonProperty("ffn_size") int ffnSize,
+        @JsonProperty("embedding_multiplier_scale") double embeddingMultiplierScale,
+        @JsonProperty("output_multiplier_scale") double outputMultiplierScale,
+        @JsonProperty("attn_output_multiplier") double attnOutputMultiplier,
+        @JsonProperty("attn_logit_cap") double attnLogitCap,
+        @JsonProperty("rms_norm_eps") double rmsNormEps,
+        @JsonProperty("rope_base") double ropeBase,
+        @JsonProperty("pad_token") int padToken,
+        @JsonProperty("eos_token") int eosToken,
+        @JsonProperty("sequence_len") int sequenceLen) {
+
+    /** The JSON field names, in the order they are written. */
+    public static final List<String> FIELDS = List.of(
+            "vocab_size", "emb_size", "key_size", "num_q_heads", "num_kv_heads", "num_layers",
+            "num_experts", "num_selected_experts", "widening_factor", "ffn_size",
+            "embedding_multiplier_scale", "output_multiplier_scale", "attn_output_multiplier",
+            "attn_logit_cap", "rms_norm_eps", "rope_base", "pad_token", "eos_token", "sequence_len");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Grok-1 as released (run.py). */
+    public static ModelConfig grok1() {
+        return new ModelConfig(131072, 6144, 128, 48, 8, 64, 8, 2, 8.0,
+                referenceFfnSize(6144, 8.0),
+                78.38367176906169, 0.5773502691896257, 0.08838834764831845, 30.0,
+                1e-5, 10000.0, 0, 2, 8192);
+    }
+
+    /**
+     * The reference's {@code ffn_size(emb_size, widening_factor)}: {@code int(wf * emb) * 2 // 3},
+     * rounded up to a multiple of 8.
+     */
+    public static int referenceFfnSize(int embSize, double wideningFactor) {
+        int size = ((int) (wideningFactor * embSize)) * 2 / 3;
+        return size + Math.floorMod(8 - size, 8);
+    }
+
+    /** Query heads that share one key/value head (grouped-query attention). */
+    public int queryGroupSize() {
+        return numQHeads / numKvHeads;
+    }
+
+    /** The result of reading a configuration file: the values, and which fields the file set. */
+    public record Parsed(ModelConfig config, Set<String> givenFields) {
+        /** Fields the file did not set, which took their value from the defaults. */
+        public List<String> defaultedFields() {
+            List<String> out = new ArrayList<>();
+            for (String f : FIELDS) if (!givenFields.contains(f)) out.add(f);
+            return out;
+        }
+    }
+
+    /**
+     * Reads a JSON configuration; absent fields take {@code defaults}' values, except
+     * {@code ffn_size}, which is derived from the (possibly new) emb_size and widening_factor
+     * when the file does not give it. Unknown fields (e.g. a fixture's {@code seed}) are ignored.
+     */
+    public static Parsed read(Path file, ModelConfig defaults) throws IOException {
+        JsonNode node;
+        try {
+            node = JSON.readTree(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new IOException(file + ": not a readable JSON model configuration: " + e.getMessage(), e);
+        }
+        if (node == null || !node.isObject()) throw new IOException(file + ": model configuration must be a JSON object");
+        return merge((ObjectNode) node, defaults, file.toString());
+    }
+
+    /** As {@link #read}, over an already-parsed JSON object. */
+    public static Parsed merge(ObjectNode given, ModelConfig defaults, String source) throws IOException {
+        Set<String> present = new LinkedHashSet<>();
+        for (Iterator<String> it = given.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (FIELDS.contains(f) && !given.get(f).isNull()) present.add(f);
+        }
+        ObjectNode merged = JSON.valueToTree(defaults);
+        for (String f : present) {
+            JsonNode v = given.get(f);
+            if (!v.isNumber()) throw new IOException(source + ": field '" + f + "' must be a number, got " + v);
+            merged.set(f, v);
+        }
+        if (!present.contains("ffn_size")) {
+            merged.put("ffn_size", referenceFfnSize(merged.get("emb_size").asInt(), merged.get("widening_factor").asDouble()));
+        }
+        ModelConfig c;
+        try {
+            c = JSON.treeToValue(merged, ModelConfig.class);
+        } catch (IOException e) {
+            throw new IOException(source + ": invalid model configuration: " + e.getMessage(), e);
+        }
+        c.validate(source);
+        return new Parsed(c, present);
+    }
+
+    /** Checks the internal consistency of the numbers; throws naming {@code source}. */
+    public void validate(String source) throws IOException {
+        List<String> bad = new ArrayList<>();
+        if (vocabSize <= 0) bad.add("vocab_size must be > 0");
+        if (embSize <= 0) bad.add("emb_size must be > 0");
+        if (keySize <= 0 || keySize % 2 != 0) bad.add("key_size must be a positive even number (RoPE rotates halves)");
+        if (numQHeads <= 0 || numKvHeads <= 0 || numQHeads % Math.max(1, numKvHeads) != 0)
+            bad.add("num_q_heads must be a positive multiple of num_kv_heads");
+        if (numLayers <= 0) bad.add("num_layers must be > 0");
+        if (numExperts <= 0) bad.add("num_experts must be > 0");
+        if (numSelectedExperts <= 0 || numSelectedExperts > numExperts)
+            bad.add("num_selected_experts must be in 1..num_experts");
+        if (ffnSize <= 0) bad.add("ffn_size must be > 0");
+        if (padToken < 0 || padToken >= vocabSize) bad.add("pad_token out of range");
+        if (eosToken < 0 || eosToken >= vocabSize) bad.add("eos_token out of range");
+        if (!bad.isEmpty()) throw new IOException(source + ": invalid model configuration: " + String.join("; ", bad));
+    }
+
+    /** This configuration as a JSON object with the reference's field names. */
+    public ObjectNode toJson() {
+        return JSON.valueToTree(this);
+    }
+}

@@ -32,6 +32,11 @@ final class TensorFileReader {
             MemorySegment data = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             top = PickleMachine.run(file, data);
         }
+        return decode(index, file, top);
+    }
+
+    /** The file's top-level pickle value as a tensor: a numpy array, or a QuantizedWeight8bit. */
+    static TensorFile decode(int index, Path file, PickleValue top) throws BadInputException {
         return switch (top) {
             case PickleValue.ArrayValue a -> new TensorFile(index, file, TensorKind.F32, descriptor(file, a, "the array"), null);
             case PickleValue.ObjectValue o when o.type == AllowedGlobal.QUANTIZED_WEIGHT_8BIT -> quantized(index, file, o);

@@ -360,6 +360,9 @@ public final class PickleMachine {
         need(n);
         byte[] raw = data.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
         pos += n;
+        boolean ascii = true;
+        for (byte b : raw) ascii &= b >= 0;
+        if (ascii) return new String(raw, StandardCharsets.ISO_8859_1);
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)

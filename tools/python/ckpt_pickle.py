@@ -199,6 +199,21 @@ def selftest():
             back = pickle.loads(ours)
             if isinstance(c, np.ndarray):
                 assert np.array_equal(back, c)
+    # Streamed payloads must produce exactly the bytes of the in-memory array.
+    for proto in (4, 5):
+        for style in (1, 2):
+            a = rng.standard_normal((300, 700)).astype(np.float32)
+            q = rng.integers(-127, 128, (8, 40, 300), dtype=np.int8)
+            s = rng.standard_normal((8, 8, 300)).astype(ml_dtypes.bfloat16)
+
+            def pieces(arr, n=7):
+                raw = arr.tobytes()
+                step = len(raw) // n + 1
+                return lambda: (raw[i:i + step] for i in range(0, len(raw), step))
+            lazy_a = LazyArray(a.shape, a.dtype, pieces(a))
+            assert dumps(lazy_a, proto, style) == dumps(a, proto, style), (proto, style)
+            lazy_q = QuantizedWeight8bit(LazyArray(q.shape, q.dtype, pieces(q)), s)
+            assert dumps(lazy_q, proto, style) == dumps(QuantizedWeight8bit(q, s), proto, style)
     return True
 
 

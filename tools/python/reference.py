@@ -60,6 +60,12 @@ class QW8:
     def __setstate__(self, state):
         self.weight, self.scales = state["weight"], state["scales"]
 
+    @staticmethod
+    def of(weight, scales):
+        qw = QW8()
+        qw.weight, qw.scales = weight, scales
+        return qw
+
 
 class _CkptUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
@@ -172,19 +178,24 @@ def rope(x, base):
 
 
 class LayerWeights:
-    """One layer's weights dequantized for one mode."""
+    """One layer's weights for one mode. Attention matrices are dequantized up front; expert
+    tensors stay int8 and are dequantized one expert at a time inside the MoE (the real
+    model's [8, 6144, 32768] expert tensor would be 6.4 GB as float32)."""
 
     def __init__(self, raw, mode):
-        dt = BF16 if mode.bf16 else F32
-        self.q = dequant(raw["multi_head_attention/query"], dt)
-        self.k = dequant(raw["multi_head_attention/key"], dt)
-        self.v = dequant(raw["multi_head_attention/value"], dt)
-        self.o = dequant(raw["multi_head_attention/linear"], dt)
-        self.w_gate = dequant(raw["moe/linear"], dt)
-        self.w_up = dequant(raw["moe/linear_v"], dt)
-        self.w_down = dequant(raw["moe/linear_1"], dt)
+        self.dt = BF16 if mode.bf16 else F32
+        self.q = dequant(raw["multi_head_attention/query"], self.dt)
+        self.k = dequant(raw["multi_head_attention/key"], self.dt)
+        self.v = dequant(raw["multi_head_attention/value"], self.dt)
+        self.o = dequant(raw["multi_head_attention/linear"], self.dt)
+        self.w_gate = raw["moe/linear"]
+        self.w_up = raw["moe/linear_v"]
+        self.w_down = raw["moe/linear_1"]
         self.norms = [jnp.asarray(raw[n]) for n in ("rms_norm", "rms_norm_1", "rms_norm_2", "rms_norm_3")]
         self.router = jnp.asarray(raw["router"])
+
+    def expert(self, qw, e):
+        return dequant(QW8.of(qw.weight[e], qw.scales[e]), self.dt)
 
 
 def attention(x, lw, mask, cfg, mode):
@@ -221,8 +232,9 @@ def moe(x, lw, cfg, mode):
     broad = jnp.tile(tmp[:, None, :], (1, k, 1)).reshape(B * T * k, D)
     one_hot = jax.nn.one_hot(index.reshape(-1), E, axis=0)          # f32 [E, M]
 
-    def expert_matmul(inp, w):
-        all_out = mode.einsum("mk,bkn->bmn", inp, w)
+    def expert_matmul(inp, qw):
+        # the reference's einsum("mk,bkn->bmn") over all experts, one expert at a time
+        all_out = jnp.stack([mode.dot(inp, lw.expert(qw, e)) for e in range(E)])
         return mode.einsum("bm,bmn->mn", one_hot, all_out)
 
     up = expert_matmul(broad, lw.w_up)

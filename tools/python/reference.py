@@ -321,8 +321,8 @@ def routing_summary(rt):
     gates = [[[float(np.float32(round(float(g), 6))) for g in row] for row in r[1]] for r in rt]
     gap = math.inf
     for probs, _, _ in rt:
-        p = np.sort(np.asarray(probs, dtype=np.float64), axis=-1)[:, ::-1]
-        if p.shape[-1] >= 3:
+        p = np.sort(np.asarray(probs, dtype=np.float32), axis=-1)[:, ::-1]
+        if p.shape[-1] >= 3:  # log-prob margin that keeps the 2nd expert selected (float32)
             gap = min(gap, float(np.min(np.log(p[:, 1]) - np.log(p[:, 2]))))
     return {"expert_index": idx, "gates": gates, "min_logprob_gap_2nd_3rd": gap}
 

@@ -256,7 +256,7 @@ def decoder_layer(h, lw, mask, cfg, mode):
 
 
 def embed(tokens, emb, cfg, mode):
-    x = jnp.asarray(emb)[jnp.asarray(tokens)[None, :]].astype(mode.act)
+    x = emb[jnp.asarray(tokens)[None, :]].astype(mode.act)
     return x * cfg["embedding_multiplier_scale"]
 
 
@@ -269,9 +269,10 @@ def make_mask(tokens, cfg, mode):
     return key_ok * causal
 
 
-def unembed(h, emb, final_scale, cfg, mode):
+def unembed(h, emb_t, final_scale, cfg, mode):
+    """emb_t: embeddings.T already cast to the fprop dtype (tied output weights)."""
     h = rms_norm(h, final_scale, cfg["rms_norm_eps"])
-    out = mode.dot(h, jnp.asarray(emb).T.astype(h.dtype))
+    out = mode.dot(h, emb_t)
     return out * cfg["output_multiplier_scale"]
 
 
@@ -291,7 +292,7 @@ def load_config(model_dir, config_path):
 
 def run(ckpt, cfg, prompts, modes, log=print):
     """Layer-major forward of every prompt in every mode. Returns logits and routing."""
-    emb = np.asarray(ckpt.get("language_model/in_out_embed/embeddings"))
+    emb = jnp.asarray(ckpt.get("language_model/in_out_embed/embeddings"))  # one copy, float32
     final_scale = jnp.asarray(ckpt.get("language_model/rms_norm/scale"))
     ms = [Mode(m) for m in modes]
     state = {(m.name, k): embed(toks, emb, cfg, m) for m in ms for k, toks in enumerate(prompts)}
@@ -310,9 +311,11 @@ def run(ckpt, cfg, prompts, modes, log=print):
         log(f"layer {L} done")
     logits = {}
     for m in ms:
+        emb_t = emb.T.astype(m.act)  # transient transposed copy, once per mode
         for k in range(len(prompts)):
-            out = unembed(state[(m.name, k)], emb, final_scale, cfg, m)
+            out = unembed(state[(m.name, k)], emb_t, final_scale, cfg, m)
             logits[(m.name, k)] = np.asarray(out.astype(F32))[0]
+        del emb_t
     return logits, routing
 
 

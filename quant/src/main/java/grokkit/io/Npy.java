@@ -398,9 +398,11 @@ public final class Npy {
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
         // Write next to the target and rename, so a crash never leaves a half-written file under its final name.
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        // A sibling temporary name (not createTempFile, whose 0600 mode would stick to the output).
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "."
+                + System.nanoTime() + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 writeFully(ch, ByteBuffer.wrap(headerBytes(shape)));
                 int maxCols = 0;
                 for (float[] r : rows) maxCols = Math.max(maxCols, r.length);

@@ -63,13 +63,18 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
                     // 3-layer fixture; bf16 spacing at |logit| 16..32 is 0.125 and the error grows
                     // with depth, so these bounds catch a real bug (KL ≳ 0.1) but not rounding.
                     : new Thresholds(profile, 1.0, 0.95, 5e-3, 5e-2, null, null);
-            // q8 with group scales re-rounds xAI's int8 values by at most half a step.
-            case Q8 -> new Thresholds(profile, null, 0.95, 2e-3, 2e-2, null, null);
-            // Experts at 4 bits: llama.cpp's Q4_0/Q4_K on whole 7B models give mean KLD
-            // ~0.01-0.06 and same-top ~88-94%; only experts are 4-bit here. A broken int4
-            // (nibble order, scale, group mix-up) turns expert outputs into noise: mean KL ≳ 0.5
-            // and top-1 near chance, far outside these bounds.
-            case INT4 -> new Thresholds(profile, null, 0.85, 0.05, 0.5, null, null);
+            // q8 with group scales re-rounds xAI's int8 values by at most half a step; on the public
+            // fixture it costs mean KL 3e-4..9e-4, 99% KL 1e-3..3e-3, top-1 100%
+            // (tools/python/int4_threshold_calibration.py): bf16-sized, so bf16-sized bounds.
+            case Q8 -> new Thresholds(profile, null, 0.95, 5e-3, 5e-2, null, null);
+            // Calibrated on the public fixture (tools/python/int4_threshold_calibration.py): correct
+            // 4-bit experts (absmax or MSE scales, groups 8..344) give mean KL 0.09..0.63, 99% KL
+            // 0.44..2.5, top-1 53..81%; broken ones (nibble halves swapped, missing -8 offset, scales
+            // of the wrong group or column, one broken matrix) give mean KL >= 2.5, 99% KL >= 7.7,
+            // top-1 <= 22%. The fixture's weights have deliberate outlier rows, so int4 costs much more
+            // there than llama.cpp's 4-bit quants on real models (mean KL ~0.01-0.05); docs/GOLDEN.md
+            // gives tighter flags for Grok-1 itself.
+            case INT4 -> new Thresholds(profile, null, 0.40, 1.0, 5.0, null, null);
         };
     }
 

@@ -19,6 +19,7 @@ import java.nio.file.NoSuchFileException;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 VerifyCommand.class,
+                BenchCommand.class,
         })
 public final class GrokCli {
 

@@ -20,8 +20,8 @@ import java.util.List;
 public final class ShardPlanner {
     /** A tensor to place: its identity, shape, encoding, and the unit it belongs to. */
     public record Planned(String name, Integer expert, long[] shape, int in, int out, EncodingSpec spec, int unit) {
-        long weightBytes() { return spec.weightBytes(in, out); }
-        long scaleBytes() { return spec.scaleBytes(in, out); }
+        public long weightBytes() { return spec.weightBytes(in, out); }
+        public long scaleBytes() { return spec.scaleBytes(in, out); }
         long alignedSize() { return align(weightBytes()) + align(scaleBytes()); }
     }
 

@@ -196,9 +196,7 @@ public final class Session implements AutoCloseable {
                         continue;
                     }
                     anyKey = true;
-                    int kOff = j * kvDim + kvOff;
-                    float dot = 0;
-                    for (int i = 0; i < keySize; i++) dot += qv[qOff + i] * keys[kOff + i];
+                    float dot = VectorMath.dot(qv, qOff, keys, j * kvDim + kvOff, keySize);
                     weights[j] = Ops.softCap(dot * attnMultiplier, logitCap);
                 }
                 int span;
@@ -215,8 +213,7 @@ public final class Session implements AutoCloseable {
                 for (int j = 0; j < span; j++) {
                     float a = weights[j];
                     if (a == 0f) continue;
-                    int vOff = j * kvDim + kvOff;
-                    for (int i = 0; i < keySize; i++) o[qOff + i] += a * values[vOff + i];
+                    VectorMath.axpy(a, values, j * kvDim + kvOff, o, qOff, keySize);
                 }
             }
         });

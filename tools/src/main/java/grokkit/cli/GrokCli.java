@@ -20,6 +20,7 @@ import java.nio.file.NoSuchFileException;
                 CommandLine.HelpCommand.class,
                 VerifyCommand.class,
                 BenchCommand.class,
+                LogitsCommand.class,
         })
 public final class GrokCli {
 

@@ -31,7 +31,7 @@ final class Vocabulary {
         type = new PieceType[n];
         byteValue = new int[n];
         mergeable = new PieceIndex(n);
-        reserved = new PieceIndex(Math.max(16, n / 8));
+        reserved = new PieceIndex(n);
         List<String> user = new ArrayList<>();
         int unk = -1;
         for (int id = 0; id < n; id++) {

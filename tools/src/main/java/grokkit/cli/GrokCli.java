@@ -21,6 +21,7 @@ import java.nio.file.NoSuchFileException;
                 VerifyCommand.class,
                 BenchCommand.class,
                 LogitsCommand.class,
+                TokenizeCommand.class,
         })
 public final class GrokCli {
 

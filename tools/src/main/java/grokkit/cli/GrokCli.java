@@ -18,6 +18,7 @@ import java.nio.file.NoSuchFileException;
         description = "Convert, quantize, run and verify the Grok-1 open-weights model.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                InspectCommand.class,
         })
 public final class GrokCli {
 

@@ -18,7 +18,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
@@ -68,10 +67,9 @@ public final class InspectCommand implements Callable<Integer> {
     }
 
     static ModelConfig.Parsed readConfig(Path file) throws BadInputException {
+        if (!java.nio.file.Files.isRegularFile(file)) throw new BadInputException("--model-config " + file + ": no such file");
         try {
             return ModelConfig.read(file, ModelConfig.grok1());
-        } catch (NoSuchFileException e) {
-            throw new BadInputException("--model-config " + file + ": no such file");
         } catch (IOException e) {
             throw new BadInputException("--model-config " + e.getMessage(), e);
         }

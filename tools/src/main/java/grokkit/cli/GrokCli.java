@@ -22,6 +22,7 @@ import java.nio.file.NoSuchFileException;
                 BenchCommand.class,
                 LogitsCommand.class,
                 TokenizeCommand.class,
+                InspectCommand.class,
         })
 public final class GrokCli {
 

@@ -50,17 +50,18 @@ HEAVY_DEFAULTS = {
     "outlier_row_frac": 0.03,  # fraction of input rows (channels) per matrix that are outliers
     "outlier_min": 3.0, "outlier_max": 8.0,   # their magnitude multiplier, uniform in range
     "col_log_std": 0.35,       # per-output-column log-normal scale variation
-    "q_gain": 1.5, "k_gain": 1.5, "v_gain": 1.0, "o_gain": 1.0,
+    "q_gain": 1.0, "k_gain": 1.0, "v_gain": 1.0, "o_gain": 1.0,
     "ffn_in_gain": 1.0, "ffn_out_gain": 1.0,
     "router_gain": 2.0,        # router logit std ~ router_gain for unit-RMS inputs
+    "expert_shared": 0.5,      # variance fraction the experts of a layer share
     "pre_norm_mean": 1.0, "post_norm_mean": 1.0, "norm_log_std": 0.2,
     "hot_channel_frac": 0.03,  # residual channels with large pre-norm scales (activation outliers)
-    "hot_min": 2.5, "hot_max": 5.0,
+    "hot_min": 1.5, "hot_max": 3.0,
     "target_logit_std": 3.0,   # sets the final norm's mean scale
 }
 GAUSSIAN_DEFAULTS = {
-    "kind": "gaussian", "q_gain": 1.5, "k_gain": 1.5, "v_gain": 1.0, "o_gain": 1.0,
-    "ffn_in_gain": 1.0, "ffn_out_gain": 1.0, "router_gain": 2.0,
+    "kind": "gaussian", "q_gain": 1.0, "k_gain": 1.0, "v_gain": 1.0, "o_gain": 1.0,
+    "ffn_in_gain": 1.0, "ffn_out_gain": 1.0, "router_gain": 2.0, "expert_shared": 0.5,
     "pre_norm_mean": 1.0, "post_norm_mean": 1.0, "norm_log_std": 0.1, "target_logit_std": 3.0,
 }
 
@@ -119,6 +120,7 @@ def heavy_matrix(rng, n_in, n_out, gain, init, lead=()):
     rows per matrix, log-normal per-column scale."""
     shape = tuple(lead) + (n_in, n_out)
     w = student_t_unit(rng, shape, init["tail_df"])
+    w = _share_experts(rng, w, init, lambda shp: student_t_unit(rng, shp, init["tail_df"]))
     n_out_rows = max(1, round(init["outlier_row_frac"] * n_in))
     for idx in np.ndindex(*lead) if lead else [()]:
         rows = rng.choice(n_in, size=n_out_rows, replace=False)
@@ -129,9 +131,22 @@ def heavy_matrix(rng, n_in, n_out, gain, init, lead=()):
     return w * np.float32(gain / math.sqrt(n_in))
 
 
-def gaussian_matrix(rng, n_in, n_out, gain, lead=()):
+def _share_experts(rng, w, init, draw):
+    """Experts of one layer share a common component: W_e = sqrt(s)·Z + sqrt(1-s)·Z_e.
+    Trained experts are correlated, and a routing flip then changes the output by a fraction
+    of it instead of replacing it by an unrelated function (which makes a random MoE chaotic)."""
+    s = init.get("expert_shared", 0.0)
+    if w.ndim < 3 or s <= 0:
+        return w
+    z = draw(w.shape[-2:])
+    return (np.float32(math.sqrt(1.0 - s)) * w + np.float32(math.sqrt(s)) * z).astype(np.float32)
+
+
+def gaussian_matrix(rng, n_in, n_out, gain, init, lead=()):
     shape = tuple(lead) + (n_in, n_out)
-    return (rng.standard_normal(shape, dtype=np.float32) * np.float32(gain / math.sqrt(n_in)))
+    w = rng.standard_normal(shape, dtype=np.float32)
+    w = _share_experts(rng, w, init, lambda shp: rng.standard_normal(shp, dtype=np.float32))
+    return w * np.float32(gain / math.sqrt(n_in))
 
 
 def quantize(w, blocks, axis_rows):
@@ -176,7 +191,7 @@ class Init:
     def matrix(self, name, rng, n_in, n_out, gain, lead=()):
         if self.heavy:
             return heavy_matrix(rng, n_in, n_out, gain, self.init, lead)
-        return gaussian_matrix(rng, n_in, n_out, gain, lead)
+        return gaussian_matrix(rng, n_in, n_out, gain, self.init, lead)
 
     def norm(self, rng, D, mean, hot):
         s = mean * np.exp(rng.normal(0.0, self.init["norm_log_std"], size=D))

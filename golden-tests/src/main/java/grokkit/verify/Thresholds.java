@@ -40,6 +40,19 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
             };
         }
 
+        /**
+         * The family of a model from the encoding names of its matrices (manifest {@code encoding}
+         * values such as {@code int8-rowblock}, {@code q8}, {@code q4}): the lossiest one wins.
+         */
+        public static Family ofEncodings(java.util.Collection<String> encodings) {
+            Family f = LOSSLESS;
+            for (String e : encodings) {
+                Family g = parse(e);
+                if (g.ordinal() > f.ordinal()) f = g;
+            }
+            return f;
+        }
+
         public String label() {
             return name().toLowerCase(Locale.ROOT);
         }

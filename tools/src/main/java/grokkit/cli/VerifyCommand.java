@@ -54,7 +54,8 @@ public final class VerifyCommand implements Callable<Integer> {
     /**
      * TODO(lead): replace with the runtime once merged, e.g.
      * {@code dir -> { var m = ShardedModel.open(dir); var g = new GrokModel(m); return new OpenedModel(g::forward,
-     * familyOf(m.manifest()), dir.toString(), m); }}
+     * Thresholds.Family.ofEncodings(<encoding names in m's manifest>), dir.toString(), m); }}
+     * A bad model directory must throw BadInputException (exit 2) naming the file.
      */
     static ModelOpener modelOpener = dir -> {
         throw new BadInputException(dir + ": running a converted model is not available in this build yet;"

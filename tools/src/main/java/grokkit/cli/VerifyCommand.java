@@ -121,6 +121,13 @@ public final class VerifyCommand implements Callable<Integer> {
         if ((modelDir == null) == (logitsDir == null)) {
             throw new BadInputException("give either MODEL_DIR or --logits-dir DIR (exactly one)");
         }
+        // Check the outputs before a possibly hours-long run, not after it.
+        if (json != null && java.nio.file.Files.isDirectory(json)) {
+            throw new BadInputException("--json " + json + ": is a directory, expected a file name");
+        }
+        if (report != null && java.nio.file.Files.exists(report) && !java.nio.file.Files.isDirectory(report)) {
+            throw new BadInputException("--report " + report + ": exists and is not a directory");
+        }
         GoldenSet set = GoldenSet.read(golden);
         set.requireMode(mode);
 

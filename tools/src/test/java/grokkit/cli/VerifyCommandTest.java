@@ -147,6 +147,11 @@ class VerifyCommandTest {
         assertThat(err.toString()).contains("--max-mean-kl");
         assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--encoding", "int3")).isEqualTo(2);
         assertThat(run("verify")).isEqualTo(2); // --golden is required
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--report", file.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--report " + file).contains("not a directory");
+        assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--json", tmp.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--json " + tmp).contains("is a directory");
     }
 
     @Test

@@ -40,7 +40,12 @@ class ConverterTest {
     }
 
     static Converter.Result convert(ConversionSource src, Path out, ConvertOptions o, ConvertHooks hooks) throws IOException {
-        return new Converter(o, new PrintStream(new ByteArrayOutputStream()), false, hooks).convert(src, out);
+        long t0 = System.nanoTime();
+        try {
+            return new Converter(o, new PrintStream(new ByteArrayOutputStream()), false, hooks).convert(src, out);
+        } finally {
+            System.err.println("TIMING convert " + (System.nanoTime() - t0) / 1e6 + " ms");
+        }
     }
 
     /** W[i, o] of a source tensor, dequantized independently of the converter: q·s in float64. */

@@ -5,8 +5,8 @@ import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
 import grokkit.model.ParamNames;
 import grokkit.quant.EncodingSpec;
-import grokkit.quant.kernels.Kernels;
 import grokkit.quant.WeightMatrix;
+import grokkit.quant.kernels.Kernels;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -111,7 +111,7 @@ public final class ShardedModel implements ModelWeights {
         return t.scales() == null ? MemorySegment.NULL.reinterpret(0) : shards.get(t.shard()).asSlice(t.scales().offset(), t.scales().length());
     }
 
-    /** A matrix over a record's regions, read by the Vector API kernels. */
+    /** A matrix over a record's regions, served by the Vector API kernels (in place, no copy). */
     public WeightMatrix open(TensorRecord t) {
         EncodingSpec spec = t.spec();
         return Kernels.open(spec, weights(t), scales(t), t.in(), t.out());

@@ -2,6 +2,7 @@ package grokkit.cli;
 
 import grokkit.errors.BadInputException;
 import grokkit.model.ModelWeights;
+import grokkit.shard.ShardedModel;
 
 import java.io.IOException;
 import java.nio.file.Files;

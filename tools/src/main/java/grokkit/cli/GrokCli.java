@@ -18,6 +18,9 @@ import java.nio.file.NoSuchFileException;
         description = "Convert, quantize, run and verify the Grok-1 open-weights model.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                VerifyCommand.class,
+                BenchCommand.class,
+                LogitsCommand.class,
                 TokenizeCommand.class,
         })
 public final class GrokCli {

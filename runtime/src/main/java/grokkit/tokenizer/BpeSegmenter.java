@@ -8,32 +8,36 @@ import java.util.Arrays;
  * pair whose concatenation is a vocabulary piece with the highest score (ties: leftmost pair),
  * and finally re-split any piece of type UNUSED into the two parts it was merged from.
  *
- * <p>One instance per call (it holds the work arrays); {@link SentencePieceTokenizer} makes it.
+ * <p>Not thread-safe; {@link SentencePieceTokenizer} keeps one per thread and reuses its work
+ * arrays across calls.
  */
 final class BpeSegmenter {
+    /** Work arrays above this many symbols are not kept after the call. */
+    private static final int KEEP_LIMIT = 1 << 16;
+
     private final Vocabulary vocab;
-    private final char[] text;
-    private final int n;
+    private final MergeTable merges; // null: look every candidate up by its string
+
+    private char[] text;
+    private int n;
 
     // Symbols: a doubly linked list over ranges of text; a merged-away symbol has length 0.
-    private int[] start, len, prev, next;
+    // id: the mergeable piece the symbol spells, or -1 (a character outside the vocabulary).
+    private int[] start = new int[0], len, prev, next, id;
     private boolean[] frozen;
     private int symbols;
 
     // Candidate merges (the library's agenda): a binary max-heap of entry indices.
-    private float[] pairScore = new float[64];
-    private int[] pairLeft = new int[64], pairRight = new int[64], pairLen = new int[64];
-    private int pairs;
-    private int[] heap = new int[64];
-    private int heapSize;
+    private float[] pairScore = new float[0];
+    private int[] pairLeft, pairRight, pairLen, pairId, heap;
+    private int pairs, heapSize;
 
-    // For UNUSED pieces: the (left, right) ranges a merged range came from, keyed by its range.
+    // For UNUSED pieces: the parts a merged string came from (the library's rev_merge).
     private java.util.Map<String, String[]> unusedSplits;
 
-    BpeSegmenter(Vocabulary vocab, char[] normalized) {
+    BpeSegmenter(Vocabulary vocab, MergeTable merges) {
         this.vocab = vocab;
-        this.text = normalized;
-        this.n = normalized.length;
+        this.merges = merges;
     }
 
     /** Receives the final pieces as ranges of the normalised text with their ids. */
@@ -41,10 +45,16 @@ final class BpeSegmenter {
         void piece(char[] text, int from, int to, int id);
     }
 
-    void segment(Sink sink) {
+    void segment(char[] normalized, Sink sink) {
+        text = normalized;
+        n = normalized.length;
+        pairs = 0;
+        heapSize = 0;
+        unusedSplits = null;
         if (n == 0) {
             return;
         }
+        ensureCapacity(n);
         split();
         for (int i = 1; i < symbols; i++) {
             maybeAddPair(i - 1, i);
@@ -57,6 +67,7 @@ final class BpeSegmenter {
                 continue;
             }
             len[l] += len[r];
+            id[l] = pairId[top];
             next[l] = next[r];
             if (next[r] >= 0) {
                 prev[next[r]] = l;
@@ -66,25 +77,57 @@ final class BpeSegmenter {
             maybeAddPair(l, next[l]);
         }
         for (int i = 0; i != -1; i = next[i]) {
-            emit(text, start[i], start[i] + len[i], sink);
+            emit(text, start[i], start[i] + len[i], id[i], sink);
+        }
+        if (n > KEEP_LIMIT) {
+            start = new int[0];
+            pairScore = new float[0];
+        }
+        text = null;
+    }
+
+    private void ensureCapacity(int n) {
+        if (start.length < n) {
+            int cap = Math.max(n, 64);
+            start = new int[cap];
+            len = new int[cap];
+            prev = new int[cap];
+            next = new int[cap];
+            id = new int[cap];
+            frozen = new boolean[cap];
+        }
+        if (pairScore.length < 2 * n + 8) {
+            growPairs(2 * n + 8);
         }
     }
 
+    private void growPairs(int cap) {
+        pairScore = Arrays.copyOf(pairScore, cap);
+        pairLeft = pairLeft == null ? new int[cap] : Arrays.copyOf(pairLeft, cap);
+        pairRight = pairRight == null ? new int[cap] : Arrays.copyOf(pairRight, cap);
+        pairLen = pairLen == null ? new int[cap] : Arrays.copyOf(pairLen, cap);
+        pairId = pairId == null ? new int[cap] : Arrays.copyOf(pairId, cap);
+        heap = heap == null ? new int[cap] : Arrays.copyOf(heap, cap);
+    }
+
     private void split() {
-        start = new int[n];
-        len = new int[n];
-        prev = new int[n];
-        next = new int[n];
-        frozen = new boolean[n];
         int pos = 0, i = 0;
         while (pos < n) {
             int m = vocab.userSymbols.match(text, pos, n);
             boolean user = m > 0;
-            if (!user) {
-                m = Character.isHighSurrogate(text[pos]) && pos + 1 < n && Character.isLowSurrogate(text[pos + 1]) ? 2 : 1;
+            int symbolId;
+            if (user) {
+                symbolId = vocab.mergeable.get(text, pos, pos + m); // frozen: never merged
+            } else if (Character.isHighSurrogate(text[pos]) && pos + 1 < n && Character.isLowSurrogate(text[pos + 1])) {
+                m = 2;
+                symbolId = vocab.mergeable.get(text, pos, pos + 2);
+            } else {
+                m = 1;
+                symbolId = vocab.charId[text[pos]];
             }
             start[i] = pos;
             len[i] = m;
+            id[i] = symbolId;
             frozen[i] = user;
             prev[i] = i - 1;
             pos += m;
@@ -99,25 +142,23 @@ final class BpeSegmenter {
             return;
         }
         int from = start[left], to = from + len[left] + len[right];
-        int id = vocab.mergeable.get(text, from, to);
-        if (id < 0) {
+        int merged = merges != null && id[left] >= 0 && id[right] >= 0
+                ? merges.get(id[left], id[right])
+                : vocab.mergeable.get(text, from, to);
+        if (merged < 0) {
             return;
         }
         if (pairs == pairScore.length) {
-            int cap = pairs * 2;
-            pairScore = Arrays.copyOf(pairScore, cap);
-            pairLeft = Arrays.copyOf(pairLeft, cap);
-            pairRight = Arrays.copyOf(pairRight, cap);
-            pairLen = Arrays.copyOf(pairLen, cap);
-            heap = Arrays.copyOf(heap, cap);
+            growPairs(pairs * 2);
         }
         int e = pairs++;
-        pairScore[e] = vocab.score[id];
+        pairScore[e] = vocab.score[merged];
         pairLeft[e] = left;
         pairRight[e] = right;
         pairLen[e] = to - from;
+        pairId[e] = merged;
         push(e);
-        if (vocab.type[id] == PieceType.UNUSED) {
+        if (vocab.type[merged] == PieceType.UNUSED) {
             if (unusedSplits == null) {
                 unusedSplits = new java.util.HashMap<>();
             }
@@ -128,21 +169,25 @@ final class BpeSegmenter {
     }
 
     /**
-     * Emits a final symbol; an UNUSED piece is replaced by the two parts it was merged from. Like
+     * Emits a final symbol with the library's id lookup (reserved pieces first, then mergeable
+     * ones, else unknown); an UNUSED piece is replaced by the two parts it was merged from. Like
      * the library, the parts are looked up by the piece's string, and the last candidate merge
      * queued for that string wins.
      */
-    private void emit(char[] chars, int from, int to, Sink sink) {
-        int id = vocab.pieceToId(chars, from, to);
-        if (vocab.type[id] == PieceType.UNUSED && unusedSplits != null) {
+    private void emit(char[] chars, int from, int to, int mergeableId, Sink sink) {
+        int pieceId = vocab.reserved.get(chars, from, to);
+        if (pieceId < 0) {
+            pieceId = mergeableId >= 0 ? mergeableId : vocab.unkId;
+        }
+        if (vocab.type[pieceId] == PieceType.UNUSED && unusedSplits != null) {
             String[] parts = unusedSplits.get(new String(chars, from, to - from));
             if (parts != null) {
-                emit(parts[0].toCharArray(), 0, parts[0].length(), sink);
-                emit(parts[1].toCharArray(), 0, parts[1].length(), sink);
+                emit(parts[0].toCharArray(), 0, parts[0].length(), vocab.mergeable.get(parts[0]), sink);
+                emit(parts[1].toCharArray(), 0, parts[1].length(), vocab.mergeable.get(parts[1]), sink);
                 return;
             }
         }
-        sink.piece(chars, from, to, id);
+        sink.piece(chars, from, to, pieceId);
     }
 
     // ---- heap ordered like the library's agenda: higher score first, then smaller left index.

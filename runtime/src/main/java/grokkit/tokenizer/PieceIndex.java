@@ -5,24 +5,31 @@ import java.util.Arrays;
 /**
  * String → id map that looks keys up by a range of a {@code char[]}, so the BPE loop can ask
  * "is text[from, to) a piece?" without allocating a substring per candidate merge.
- * Open addressing with linear probing; keys are stored back to back in one char pool.
+ *
+ * <p>Open addressing with linear probing. The table is large (Grok-1: 131k pieces) and probed at
+ * random, so the layout minimises cache misses: one {@code long} per slot holds the key's hash,
+ * its length and its index, so a miss is usually decided by a single memory access; a hit then
+ * reads the key's (start, id) pair and its chars from one pool.
  */
 final class PieceIndex {
-    private final int[] slotId;      // -1 = empty
-    private final int[] slotHash;
+    private static final long EMPTY = -1L;
+    private static final int MAX_SHORT_LEN = 255;
+
+    private final long[] slots;      // hash << 32 | min(len, 255) << 24 | key index; EMPTY if free
     private final int mask;
     private char[] pool = new char[1 << 16];
     private int poolSize;
-    private int[] keyStart = new int[1024];
+    private long[] keyData = new long[1024]; // start << 32 | id
     private int[] keyLen = new int[1024];
-    private int[] keyId = new int[1024];
     private int keys;
 
     PieceIndex(int expectedKeys) {
+        if (expectedKeys >= 1 << 24) {
+            throw new IllegalArgumentException("too many pieces: " + expectedKeys);
+        }
         int cap = Integer.highestOneBit(Math.max(16, expectedKeys * 2) - 1) << 1;
-        slotId = new int[cap];
-        slotHash = new int[cap];
-        Arrays.fill(slotId, -1);
+        slots = new long[cap];
+        Arrays.fill(slots, EMPTY);
         mask = cap - 1;
     }
 
@@ -32,45 +39,46 @@ final class PieceIndex {
         if (get(k, 0, k.length) >= 0) {
             return false;
         }
-        if (keys * 2 >= slotId.length) {
+        if (keys * 2 >= slots.length) {
             throw new IllegalStateException("PieceIndex sized for fewer keys");
         }
         if (poolSize + k.length > pool.length) {
             pool = Arrays.copyOf(pool, Math.max(pool.length * 2, poolSize + k.length));
         }
-        if (keys == keyStart.length) {
-            keyStart = Arrays.copyOf(keyStart, keys * 2);
+        if (keys == keyData.length) {
+            keyData = Arrays.copyOf(keyData, keys * 2);
             keyLen = Arrays.copyOf(keyLen, keys * 2);
-            keyId = Arrays.copyOf(keyId, keys * 2);
         }
         System.arraycopy(k, 0, pool, poolSize, k.length);
-        keyStart[keys] = poolSize;
+        keyData[keys] = ((long) poolSize << 32) | (id & 0xFFFFFFFFL);
         keyLen[keys] = k.length;
-        keyId[keys] = id;
         poolSize += k.length;
         int h = hash(k, 0, k.length);
         int slot = h & mask;
-        while (slotId[slot] >= 0) {
+        while (slots[slot] != EMPTY) {
             slot = (slot + 1) & mask;
         }
-        slotId[slot] = keys;
-        slotHash[slot] = h;
+        slots[slot] = tag(h, k.length) | keys;
         keys++;
         return true;
     }
 
     /** The id of {@code text[from, to)}, or -1. */
     int get(char[] text, int from, int to) {
-        int h = hash(text, from, to);
         int len = to - from;
+        int h = hash(text, from, to);
+        long tag = tag(h, len);
         for (int slot = h & mask; ; slot = (slot + 1) & mask) {
-            int k = slotId[slot];
-            if (k < 0) {
+            long s = slots[slot];
+            if (s == EMPTY) {
                 return -1;
             }
-            if (slotHash[slot] == h && keyLen[k] == len
-                    && Arrays.equals(pool, keyStart[k], keyStart[k] + len, text, from, to)) {
-                return keyId[k];
+            if ((s & ~0xFFFFFFL) == tag) {
+                int k = (int) (s & 0xFFFFFF);
+                long data = keyData[k];
+                if ((len < MAX_SHORT_LEN || keyLen[k] == len) && sameChars((int) (data >>> 32), text, from, len)) {
+                    return (int) data;
+                }
             }
         }
     }
@@ -78,6 +86,20 @@ final class PieceIndex {
     int get(String key) {
         char[] k = key.toCharArray();
         return get(k, 0, k.length);
+    }
+
+    private static long tag(int hash, int len) {
+        return ((long) hash << 32) | ((long) Math.min(len, MAX_SHORT_LEN) << 24);
+    }
+
+    /** A plain loop: pieces are a few chars, too short for the vectorised Arrays.equals setup to pay. */
+    private boolean sameChars(int poolFrom, char[] text, int from, int len) {
+        for (int i = 0; i < len; i++) {
+            if (pool[poolFrom + i] != text[from + i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int hash(char[] a, int from, int to) {

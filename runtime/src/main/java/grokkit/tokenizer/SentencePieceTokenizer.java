@@ -25,6 +25,9 @@ public final class SentencePieceTokenizer {
     private final Vocabulary vocab;
     private final Normalizer normalizer;
     private final boolean byteFallback;
+    private final MergeTable merges;
+    /** Segmenters keep their work arrays between calls; one per thread keeps this class thread-safe. */
+    private final ThreadLocal<BpeSegmenter> segmenters;
 
     /** Ids and the matching piece strings of one encoding. */
     public record Encoding(int[] ids, List<String> pieces) {}
@@ -34,6 +37,8 @@ public final class SentencePieceTokenizer {
         this.vocab = vocab;
         this.byteFallback = model.trainer().byteFallback();
         this.normalizer = new Normalizer(model.normalizer(), model.trainer().treatWhitespaceAsSuffix(), vocab.userSymbols);
+        this.merges = MergeTable.build(vocab);
+        this.segmenters = ThreadLocal.withInitial(() -> new BpeSegmenter(vocab, merges));
     }
 
     /** Loads a {@code tokenizer.model}; a missing, malformed or unsupported file throws naming it. */
@@ -120,7 +125,7 @@ public final class SentencePieceTokenizer {
 
     private void run(String text, IdSink sink) {
         char[] normalized = normalizer.normalize(text);
-        new BpeSegmenter(vocab, normalized).segment(sink);
+        segmenters.get().segment(normalized, sink);
     }
 
     /** Collects segmenter output, applying byte fallback or unknown-run merging. */

@@ -20,6 +20,8 @@ final class Vocabulary {
     final int unkId;
     /** Id of {@code <0xNN>} for each byte (the unknown id where the model lacks it). */
     final int[] byteId = new int[256];
+    /** Mergeable id of each BMP character as a one-char piece, else -1 (the split's fast path). */
+    final int[] charId = new int[65536];
     /** The byte value of each BYTE piece, else -1. */
     final int[] byteValue;
 
@@ -69,6 +71,11 @@ final class Vocabulary {
         userSymbols = new UserSymbolMatcher(user);
         for (int b = 0; b < 256; b++) {
             byteId[b] = pieceToId(bytePiece(b));
+        }
+        char[] one = new char[1];
+        for (int c = 0; c < 65536; c++) {
+            one[0] = (char) c;
+            charId[c] = Character.isSurrogate((char) c) ? -1 : mergeable.get(one, 0, 1);
         }
     }
 

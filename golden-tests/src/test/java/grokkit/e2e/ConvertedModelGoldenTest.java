@@ -39,7 +39,7 @@ class ConvertedModelGoldenTest {
     static VerifyResult convertAndVerify(Path fixture, Path out, String experts, Thresholds.Family family) throws Exception {
         ConvertOptions opts = ConvertOptions.defaults().withThreads(2).withExperts(experts).withShardSize(1 << 20);
         try (CheckpointConversion src = new CheckpointConversion(fixture.resolve("ckpt-0"), fixture.resolve("config.json"))) {
-            new Converter(opts, new java.io.PrintWriter(new ByteArrayOutputStream()), false, ConvertHooks.NONE).convert(src, out);
+            new Converter(opts, new java.io.PrintWriter(new java.io.StringWriter()), false, ConvertHooks.NONE).convert(src, out);
         }
         GoldenSet golden = GoldenSet.read(fixture.resolve("golden"));
         try (ShardedModel m = ShardedModel.open(out); GrokModel model = new GrokModel(m, new RuntimeOptions(2, 0, 16))) {

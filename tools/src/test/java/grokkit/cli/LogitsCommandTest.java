@@ -58,7 +58,7 @@ class LogitsCommandTest {
     /** Converts a committed fixture's ckpt-0 (lossless int8) into {@code out}. */
     static Path convert(Path fixture, Path out) throws Exception {
         try (CheckpointConversion src = new CheckpointConversion(fixture.resolve("ckpt-0"), fixture.resolve("config.json"))) {
-            new Converter(ConvertOptions.defaults().withThreads(2), new PrintStream(new ByteArrayOutputStream()), false, ConvertHooks.NONE)
+            new Converter(ConvertOptions.defaults().withThreads(2), new java.io.PrintWriter(new java.io.StringWriter()), false, ConvertHooks.NONE)
                     .convert(src, out);
         }
         return out;

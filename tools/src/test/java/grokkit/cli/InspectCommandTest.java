@@ -120,6 +120,16 @@ class InspectCommandTest {
         assertThat(grok("inspect", ckpt.toString(), "--model-config", configFile.toString(), "--json").out()).isEqualTo(r.out());
     }
 
+    @Test
+    void touchReadsEveryArrayByte() throws Exception {
+        Result json = grok("inspect", ckpt.toString(), "--model-config", configFile.toString(), "--json", "--touch");
+        assertThat(json.exit()).as(json.err()).isZero();
+        long total = JSON.readTree(json.out()).get("total_bytes").asLong();
+        assertThat(json.err()).containsPattern("touched " + String.format("%,d", total) + " array bytes in [0-9.]+ s");
+        Result table = grok("inspect", ckpt.toString(), "--touch");
+        assertThat(table.out()).contains("touched " + String.format("%,d", total) + " array bytes");
+    }
+
     private static List<String> fieldNames(JsonNode n) {
         List<String> out = new ArrayList<>();
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) out.add(it.next());

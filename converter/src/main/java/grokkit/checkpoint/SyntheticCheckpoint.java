@@ -114,7 +114,7 @@ public final class SyntheticCheckpoint {
             for (CheckpointTensor t : ckpt.tensors()) {
                 try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(t.weight().file(),
                         java.nio.file.StandardOpenOption.WRITE)) {
-                    for (ArrayDescriptor a : t.scales() == null ? List.of(t.weight()) : List.of(t.weight(), t.scales())) {
+                    for (ArrayDescriptor a : t.arrays()) {
                         if (a.byteLength() <= SPARSE_ABOVE_BYTES) continue; // small arrays already hold data
                         for (long done = 0; done < a.byteLength(); ) {
                             chunk.clear();

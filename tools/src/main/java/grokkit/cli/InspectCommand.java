@@ -18,6 +18,12 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
@@ -71,7 +77,7 @@ public final class InspectCommand implements Callable<Integer> {
     }
 
     static ModelConfig.Parsed readConfig(Path file) throws BadInputException {
-        if (!java.nio.file.Files.isRegularFile(file)) throw new BadInputException("--model-config " + file + ": no such file");
+        if (!Files.isRegularFile(file)) throw new BadInputException("--model-config " + file + ": no such file");
         try {
             return ModelConfig.read(file, ModelConfig.grok1());
         } catch (IOException e) {
@@ -84,12 +90,12 @@ public final class InspectCommand implements Callable<Integer> {
      * most one file is mapped), folding them into a checksum so the reads cannot be skipped.
      */
     static void touchAll(Checkpoint ckpt, PrintWriter report) throws IOException {
-        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
+        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         long start = System.nanoTime(), cpuStart = cpu.getCurrentThreadCpuTime(), bytes = 0, sum = 0;
         for (CheckpointTensor t : ckpt.tensors()) {
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                for (ArrayDescriptor a : t.scales() == null ? java.util.List.of(t.weight()) : java.util.List.of(t.weight(), t.scales())) {
-                    java.lang.foreign.MemorySegment seg = ckpt.map(a, arena);
+            try (Arena arena = Arena.ofConfined()) {
+                for (ArrayDescriptor a : t.arrays()) {
+                    MemorySegment seg = ckpt.map(a, arena);
                     for (long off = 0; off < seg.byteSize(); off += TOUCH_CHUNK)
                         sum += sumChunk(seg.asSlice(off, Math.min(TOUCH_CHUNK, seg.byteSize() - off)));
                     bytes += seg.byteSize();
@@ -104,11 +110,11 @@ public final class InspectCommand implements Callable<Integer> {
     private static final long TOUCH_CHUNK = 1 << 20;
 
     /** Sum of a chunk's longs (and tail bytes): an int-indexed loop, which the JIT unrolls and vectorizes. */
-    private static long sumChunk(java.lang.foreign.MemorySegment chunk) {
+    private static long sumChunk(MemorySegment chunk) {
         int n = (int) chunk.byteSize(), i = 0;
         long s = 0;
-        for (; i + 8 <= n; i += 8) s += chunk.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i);
-        for (; i < n; i++) s += chunk.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+        for (; i + 8 <= n; i += 8) s += chunk.get(ValueLayout.JAVA_LONG_UNALIGNED, i);
+        for (; i < n; i++) s += chunk.get(ValueLayout.JAVA_BYTE, i);
         return s;
     }
 

@@ -29,10 +29,13 @@ class PublicTinyCheckpointTest {
     static JsonNode manifest;
 
     /**
+     * {@code <grok.shared>/fixtures/NAME} if that system property is set, else
      * {@code <grok.root>/../shared/fixtures/NAME}; from a git worktree under {@code /work/wt/},
      * also one level further up, where the shared directory sits next to the main checkout.
      */
     static Path sharedFixture(String name) {
+        String shared = System.getProperty("grok.shared");
+        if (shared != null && Files.isDirectory(Path.of(shared, "fixtures", name))) return Path.of(shared, "fixtures", name);
         String root = System.getProperty("grok.root");
         if (root == null) return null;
         for (String up : new String[]{"..", "../.."}) {

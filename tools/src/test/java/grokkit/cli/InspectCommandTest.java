@@ -245,9 +245,11 @@ class InspectCommandTest {
     void publicTinyFixture() throws Exception {
         String root = System.getProperty("grok.root");
         Path tiny = null;
+        String shared = System.getProperty("grok.shared");
+        if (shared != null && Files.isDirectory(Path.of(shared, "fixtures/public-tiny/ckpt-0"))) tiny = Path.of(shared, "fixtures/public-tiny");
         for (String up : new String[]{"..", "../.."}) {
             Path p = root == null ? null : Path.of(root).resolve(up).resolve("shared/fixtures/public-tiny").normalize();
-            if (p != null && Files.isDirectory(p.resolve("ckpt-0"))) tiny = p;
+            if (tiny == null && p != null && Files.isDirectory(p.resolve("ckpt-0"))) tiny = p;
         }
         assumeTrue(tiny != null, "skipped: shared fixture <grok.root>/../shared/fixtures/public-tiny is absent");
         Result r = grok("inspect", tiny.resolve("ckpt-0").toString(), "--model-config", tiny.resolve("config.json").toString(), "--json");

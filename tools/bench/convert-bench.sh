@@ -24,7 +24,7 @@ step() {
   local t1=$(date +%s.%N)
   local secs=$(echo "$t1 - $t0" | bc -l) rss=$(cat "$work/rss")
   local heap=$(grep -o 'peak heap [0-9.]* [KMG]iB' "$work/$name.out" | tail -1 || true)
-  say "$(printf '%-12s %8.1f s %7.3f GB/s  peak RSS %6d MiB  %s' "$name" "$secs" "$(echo "$bytes / $secs / 1e9" | bc -l)" $((rss / 1024)) "$heap")"
+  say "$(printf '%-12s %8.1f s %7.3f GB/s  peak RSS %6d MiB  %s' "$name" "$secs" "$(echo "$bytes / $secs / 1000000000" | bc -l)" $((rss / 1024)) "$heap")"
   echo "$secs" > "$work/$name.secs"
   cp "$out/conversion-report.json" "$work/$name-report.json" 2>/dev/null || true
   rm -rf "$out"

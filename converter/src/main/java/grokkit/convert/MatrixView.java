@@ -91,11 +91,33 @@ final class MatrixView {
             int bi = Math.min(BLOCK, in - i0);
             for (int k = 0; k < bi; k++)
                 MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (i0 + k) * strideIn + o0 * strideOut, tmp, k * rows, rows);
+            int k8 = bi & ~7, t8 = rows & ~7;
+            for (int k = 0; k < k8; k += 8)
+                for (int t = 0; t < t8; t += 8) Transpose.bytes8x8(tmp, k * rows + t, rows, dst, t * in + i0 + k, in);
+            // edges not covered by whole 8×8 blocks
             for (int t = 0; t < rows; t++) {
                 int d = t * in + i0;
-                for (int k = 0; k < bi; k++) dst[d + k] = tmp[k * rows + t];
+                for (int k = t < t8 ? k8 : 0; k < bi; k++) dst[d + k] = tmp[k * rows + t];
             }
         }
+    }
+
+    /**
+     * Whether the stored f32 rows are exactly the source bytes (a little-endian float32 array
+     * whose out-major rows are contiguous, like the embedding table): then a tile is a plain copy.
+     */
+    boolean rawF32Rows() {
+        return scales == null && array.type() == SourceArray.Type.F32 && strideIn == 1 && array.order() == java.nio.ByteOrder.LITTLE_ENDIAN;
+    }
+
+    /** The bytes of output rows {@code [o0, o0 + rows)} when {@link #rawF32Rows()}. */
+    void readRawF32Rows(int o0, int rows, byte[] dst) {
+        long from = 4 * (base + o0 * strideOut);
+        if (strideOut == in) {
+            MemorySegment.copy(array.data(), ValueLayout.JAVA_BYTE, from, dst, 0, 4 * rows * in);
+            return;
+        }
+        for (int t = 0; t < rows; t++) MemorySegment.copy(array.data(), ValueLayout.JAVA_BYTE, 4 * (base + (o0 + t) * strideOut), dst, 4 * t * in, 4 * in);
     }
 
     /**

@@ -66,6 +66,11 @@ final class TileTask implements Callable<TileTask.Tile> {
             }
             return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes);
         }
+        if (spec.name().equals(EncodingSpec.F32) && v.rawF32Rows()) {
+            // Lossless f32 (the embedding table): the stored rows are the source bytes.
+            v.readRawF32Rows(o0, rows, w);
+            return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes);
+        }
         float[] x = sc.floats(rows * in);
         v.readFloats(o0, rows, x, sc.bytes(Math.max(rows * in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
         sc.encoder(spec).encodeRows(x, 0, rows, in, w, 0, s, 0);

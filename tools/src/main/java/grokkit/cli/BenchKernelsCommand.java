@@ -225,8 +225,8 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         float[] y = new float[c.out()];
         int n = copies.length;
         // Warm-up: let C2 compile the kernel and the probe (their loops are long, so a few calls suffice).
-        long warmEnd = System.nanoTime() + 500_000_000L;
-        for (int i = 0; i < 8 || (System.nanoTime() < warmEnd && i < 40); i++) {
+        long warmEnd = System.nanoTime() + 1_500_000_000L;
+        for (int i = 0; i < 8 || (System.nanoTime() < warmEnd && i < 100); i++) {
             pool.matvec(copies[i % n], x, y);
             MemoryBandwidth.sum(pool, mem, (i % n) * c.stride(), c.bytes());
         }

@@ -92,6 +92,17 @@ abstract class SegmentMatrix implements WeightMatrix {
         return bf16 ? Float.intBitsToFloat(bits << 16) : Float.float16ToFloat(bits);
     }
 
+    /**
+     * Decodes {@code count} consecutive 16-bit scales starting at scale index {@code first} into
+     * {@code dst[0 .. count)}. Kernels decode a row block's scales up front so their hot loops
+     * read a float array instead of going through segment accessors: that keeps the loops small
+     * enough for C2 to inline every Vector API call (past its node budget it stops inlining, and
+     * a non-inlined vector op boxes).
+     */
+    final void decodeScales(long first, int count, float[] dst, boolean bf16) {
+        for (int i = 0; i < count; i++) dst[i] = decodeScale(scales.get(LE_SHORT, 2 * (first + i)), bf16);
+    }
+
     static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat(bits << 16);
     }

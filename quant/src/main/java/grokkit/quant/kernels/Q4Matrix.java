@@ -230,8 +230,13 @@ final class Q4Matrix extends SegmentMatrix {
     @Override
     void dequantizeRange(int o, int k0, int k1, float[] dst, int off) {
         long r = o * rowBytes, c = (long) o * groups;
+        int g0 = k0 / group, g1 = k1 / group;
+        if (half == halfVec && g1 > g0) {
+            dequantizeGroupsFlat(r, c, g0, g1, dst, off);
+            return;
+        }
         FloatVector eight = FloatVector.broadcast(F, 8f);
-        for (int g = k0 / group, gEnd = k1 / group; g < gEnd; g++) {
+        for (int g = g0; g < g1; g++) {
             float s = scale(c + g);
             FloatVector sv = FloatVector.broadcast(F, s);
             long b = r + (long) g * half;
@@ -246,6 +251,28 @@ final class Q4Matrix extends SegmentMatrix {
                 int v = weights.get(BYTE, b + j);
                 dst[d + j] = ((v & 0x0F) - 8) * s;
                 dst[d + half + j] = (((v >> 4) & 0x0F) - 8) * s;
+            }
+        }
+    }
+
+    /** Groups [g0, g1) of row r when half-groups are whole vectors: one flat loop (prefill tiles). */
+    private void dequantizeGroupsFlat(long r, long c, int g0, int g1, float[] dst, int off) {
+        float[] sc = new float[g1 - g0];
+        decodeScales(c + g0, g1 - g0, sc, bf16Scales);
+        FloatVector eight = FloatVector.broadcast(F, 8f);
+        FloatVector sv = FloatVector.broadcast(F, sc[0]);
+        long b = r + (long) g0 * half;
+        int perGroup = half / L, left = perGroup, j = 0, d = off, g = 0;
+        for (int v = 0, n = (g1 - g0) * perGroup; v < n; v++) {
+            IntVector q = bytes(b + (long) v * L);
+            low(q).sub(eight).mul(sv).intoArray(dst, d + j);
+            high(q).sub(eight).mul(sv).intoArray(dst, d + half + j);
+            j += L;
+            if (--left == 0) {
+                left = perGroup;
+                j = 0;
+                d += group;
+                if (++g < sc.length) sv = FloatVector.broadcast(F, sc[g]);
             }
         }
     }

@@ -182,6 +182,10 @@ final class Int8GroupMatrix extends SegmentMatrix {
     @Override
     void dequantizeRange(int o, int k0, int k1, float[] dst, int off) {
         long r = (long) o * in, c = (long) o * groups;
+        if (groupVec == group && k0 % group == 0 && (k1 - k0) % group == 0 && k1 > k0) {
+            dequantizeGroupsFlat(r, c, k0 / group, k1 / group, dst, off);
+            return;
+        }
         int k = k0;
         while (k < k1) {
             int g = k / group;
@@ -194,6 +198,22 @@ final class Int8GroupMatrix extends SegmentMatrix {
             }
             for (; j < n; j++) dst[off + (k - k0) + j] = weights.get(BYTE, r + k + j) * s;
             k = end;
+        }
+    }
+
+    /** Whole groups [g0, g1) of row r when groups are whole vectors: one flat loop (prefill tiles). */
+    private void dequantizeGroupsFlat(long r, long c, int g0, int g1, float[] dst, int off) {
+        float[] sc = new float[g1 - g0];
+        decodeScales(c + g0, g1 - g0, sc, bf16Scales);
+        FloatVector sv = FloatVector.broadcast(F, sc[0]);
+        long b = r + (long) g0 * group;
+        int perGroup = group / L, left = perGroup, g = 0;
+        for (int v = 0, n = (g1 - g0) * perGroup; v < n; v++) {
+            load(b + (long) v * L).mul(sv).intoArray(dst, off + v * L);
+            if (--left == 0) {
+                left = perGroup;
+                if (++g < sc.length) sv = FloatVector.broadcast(F, sc[g]);
+            }
         }
     }
 

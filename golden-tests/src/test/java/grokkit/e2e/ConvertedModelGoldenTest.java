@@ -1,5 +1,6 @@
 package grokkit.e2e;
 
+import grokkit.convert.CheckpointSource;
 import grokkit.convert.ConvertHooks;
 import grokkit.convert.ConvertOptions;
 import grokkit.convert.Converter;
@@ -17,8 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -38,8 +39,8 @@ class ConvertedModelGoldenTest {
 
     static VerifyResult convertAndVerify(Path fixture, Path out, String experts, Thresholds.Family family) throws Exception {
         ConvertOptions opts = ConvertOptions.defaults().withThreads(2).withExperts(experts).withShardSize(1 << 20);
-        try (CheckpointConversion src = new CheckpointConversion(fixture.resolve("ckpt-0"), fixture.resolve("config.json"))) {
-            new Converter(opts, new java.io.PrintWriter(new java.io.StringWriter()), false, ConvertHooks.NONE).convert(src, out);
+        try (CheckpointSource src = CheckpointSource.open(fixture.resolve("ckpt-0"), givenConfig(fixture))) {
+            new Converter(opts, new PrintWriter(new StringWriter()), false, ConvertHooks.NONE).convert(src, out);
         }
         GoldenSet golden = GoldenSet.read(fixture.resolve("golden"));
         try (ShardedModel m = ShardedModel.open(out); GrokModel model = new GrokModel(m, new RuntimeOptions(2, 0, 16))) {
@@ -81,5 +82,11 @@ class ConvertedModelGoldenTest {
         List<Path> fixtures = GoldenLogitsTest.committedFixtures();
         Assumptions.assumeTrue(!fixtures.isEmpty(), "no committed fixture with ckpt-0/ and golden/golden.json in golden-tests/fixtures yet");
         return fixtures.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> check(f, tmp)));
+    }
+
+    /** The fixture's config.json (multipliers are not in the shapes), or null. */
+    static grokkit.model.ModelConfig.Parsed givenConfig(Path fixture) throws java.io.IOException {
+        Path c = fixture.resolve("config.json");
+        return java.nio.file.Files.isRegularFile(c) ? grokkit.model.ModelConfig.read(c, grokkit.model.ModelConfig.grok1()) : null;
     }
 }

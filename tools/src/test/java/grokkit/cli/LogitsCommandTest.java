@@ -5,17 +5,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import grokkit.convert.ConvertHooks;
-import grokkit.convert.ConvertOptions;
-import grokkit.convert.Converter;
 import grokkit.io.Npy;
 import grokkit.runtime.GrokModel;
 import grokkit.runtime.RuntimeOptions;
 import grokkit.shard.ShardedModel;
 import org.junit.jupiter.api.Assumptions;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -55,12 +50,12 @@ class LogitsCommandTest {
         assertThat(out).doesNotExist();
     }
 
-    /** Converts a committed fixture's ckpt-0 (lossless int8) into {@code out}. */
-    static Path convert(Path fixture, Path out) throws Exception {
-        try (CheckpointConversion src = new CheckpointConversion(fixture.resolve("ckpt-0"), fixture.resolve("config.json"))) {
-            new Converter(ConvertOptions.defaults().withThreads(2), new java.io.PrintWriter(new java.io.StringWriter()), false, ConvertHooks.NONE)
-                    .convert(src, out);
-        }
+    /** {@code grok convert} of a fixture's ckpt-0 (lossless int8) into {@code out}, through the CLI. */
+    static Path convert(Path fixture, Path out) {
+        StringWriter err = new StringWriter();
+        int code = run(err, "convert", fixture.resolve("ckpt-0").toString(), out.toString(),
+                "--model-config", fixture.resolve("config.json").toString(), "--threads", "2");
+        assertThat(code).as("grok convert: " + err).isZero();
         return out;
     }
 
@@ -117,4 +112,5 @@ class LogitsCommandTest {
         assertThat(err.toString()).contains("manifest");
         assertThat(out).doesNotExist();
     }
+
 }

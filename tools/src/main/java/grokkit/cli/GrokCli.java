@@ -22,6 +22,7 @@ import java.nio.file.NoSuchFileException;
                 BenchCommand.class,
                 LogitsCommand.class,
                 TokenizeCommand.class,
+                RunCommand.class,
         })
 public final class GrokCli {
 

@@ -61,6 +61,10 @@ public final class SentencePieceTokenizer {
             throw new IllegalArgumentException("normalizer '" + proto.normalizer().name()
                     + "' has a character map; only the identity normaliser is supported");
         }
+        if (proto.denormalizer() != null && proto.denormalizer().precompiledCharsmapBytes() > 0) {
+            throw new IllegalArgumentException("the model has a denormalizer character map ('" + proto.denormalizer().name()
+                    + "'); only models without one are supported");
+        }
         return new SentencePieceTokenizer(proto, new Vocabulary(proto.pieces()));
     }
 

@@ -7,6 +7,9 @@ defaults can sit between "correct int4" and "broken int4". An experiment, not pa
 product: the Java tests never run it.
 
     python3 tools/python/int4_threshold_calibration.py ../shared/fixtures/public-tiny
+    python3 tools/python/int4_threshold_calibration.py golden-tests/fixtures/tiny-np2-p5
+
+A fixture without golden/ is compared against this port's own logits over its prompts.json.
 
 The pickles are read with a restricted unpickler that only admits the numpy/ml_dtypes globals
 of the checkpoint format.
@@ -19,15 +22,16 @@ man = json.load(open(f'{FX}/manifest.json'))
 class QuantizedWeight8bit:
     def __setstate__(self, st): self.__dict__.update(st)
 class R(pickle.Unpickler):
-    OK = {('numpy.core.multiarray','_reconstruct'),('numpy','ndarray'),('numpy','dtype'),('ml_dtypes','bfloat16')}
+    """Admits only the globals of the checkpoint format (numpy-1 and numpy-2 spellings, protocol 4/5)."""
+    OK = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
+          ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
+          ('numpy', 'ndarray'), ('numpy', 'dtype'), ('ml_dtypes', 'bfloat16')}
     def find_class(self, mod, name):
-        if name == 'QuantizedWeight8bit': return QuantizedWeight8bit
-        if (mod, name) in self.OK:
-            if mod == 'ml_dtypes': return ml_dtypes.bfloat16
-            import importlib
-            if mod == 'numpy.core.multiarray': mod = 'numpy._core.multiarray'
-            return getattr(importlib.import_module(mod), name)
-        raise pickle.UnpicklingError(f'refused {mod}.{name}')
+        if (mod, name) == ('__main__', 'QuantizedWeight8bit'): return QuantizedWeight8bit
+        if (mod, name) not in self.OK: raise pickle.UnpicklingError(f'refused {mod}.{name}')
+        if mod == 'ml_dtypes': return ml_dtypes.bfloat16
+        import importlib
+        return getattr(importlib.import_module(mod.replace('numpy.core', 'numpy._core')), name)
 P = {}
 for t in man['tensors']:
     o = R(open(f"{FX}/ckpt-0/{t['file']}", 'rb')).load()
@@ -79,16 +83,27 @@ def forward(tokens, W):
     return (h @ W['language_model/in_out_embed/embeddings'].T * cfg['output_multiplier_scale']).astype(np.float32)
 
 def lsm(x): x = x.astype(np.float64); m = x.max(-1, keepdims=True); return x - m - np.log(np.exp(x-m).sum(-1, keepdims=True))
-gold = json.load(open(f'{FX}/golden/golden.json'))
+import os
+if os.path.exists(f'{FX}/golden/golden.json'):
+    # The fixture's own f32 goldens (the sanity line below shows this port agrees with them).
+    gold = json.load(open(f'{FX}/golden/golden.json'))
+    CASES = [(p['tokens'], np.load(f"{FX}/golden/{p['files']['f32']}")) for p in gold['prompts']]
+    REF_NAME = 'f32 golden'
+else:
+    # No goldens: this port's own float64 logits over prompts.json are the reference.
+    CASES = [(t, forward(t, P)) for t in json.load(open(f'{FX}/prompts.json'))]
+    REF_NAME = 'this port (no golden/ here)'
+print(f'fixture {FX}: {sum(len(t) for t, _ in CASES)} positions, reference = {REF_NAME}')
+
 def compare(W, label):
     kls = []; same = 0; n = 0; mx = 0
-    for p in gold['prompts']:
-        g = np.load(f"{FX}/golden/{p['files']['f32']}"); o = forward(p['tokens'], W)
+    for tokens, g in CASES:
+        o = forward(tokens, W)
         a, b = lsm(g), lsm(o)
         kls += list((np.exp(a) * (a - b)).sum(-1)); same += (g.argmax(-1) == o.argmax(-1)).sum(); n += len(g)
         mx = max(mx, np.abs(g - o).max())
     kls = np.sort(kls)
-    print(f"{label:34s} meanKL={kls.mean():.3e} medKL={np.median(kls):.3e} p99KL={np.percentile(kls,99):.3e} maxKL={kls.max():.3e} top1={same/n:.3f} max|d|={mx:.3g}", flush=True)
+    print(f"{label:36s} meanKL={kls.mean():.3e} medKL={np.median(kls):.3e} p99KL={np.percentile(kls,99):.3e} maxKL={kls.max():.3e} top1={same/n:.3f} max|d|={mx:.3g}", flush=True)
 
 
 def set_experts(f_in64, f_in344):
@@ -131,7 +146,7 @@ def q8(w, G):
     sc = (np.abs(g).max(2, keepdims=True) / 127.0).astype(ml_dtypes.bfloat16).astype(np.float64); sc[sc == 0] = 1
     return (np.clip(np.round(g / sc), -127, 127) * sc).reshape(E, I, O).astype(np.float32)
 
-compare(P, 'f32 port vs f32 golden (sanity)')
+compare(P, f'f32 port vs {REF_NAME} (sanity)')
 print('-- q8 experts (for the q8 defaults)')
 compare(set_experts(lambda w, n, l: q8(w, 32), lambda w, n, l: q8(w, 8)), 'q8 G32/8')
 compare(set_experts(lambda w, n, l: q8(w, 64), lambda w, n, l: q8(w, 344)), 'q8 G64/344')

@@ -50,17 +50,18 @@ HEAVY_DEFAULTS = {
     "outlier_row_frac": 0.03,  # fraction of input rows (channels) per matrix that are outliers
     "outlier_min": 3.0, "outlier_max": 8.0,   # their magnitude multiplier, uniform in range
     "col_log_std": 0.35,       # per-output-column log-normal scale variation
-    "q_gain": 1.5, "k_gain": 1.5, "v_gain": 1.0, "o_gain": 1.0,
+    "q_gain": 1.0, "k_gain": 1.0, "v_gain": 1.0, "o_gain": 1.0,
     "ffn_in_gain": 1.0, "ffn_out_gain": 1.0,
     "router_gain": 2.0,        # router logit std ~ router_gain for unit-RMS inputs
+    "expert_shared": 0.5,      # variance fraction the experts of a layer share
     "pre_norm_mean": 1.0, "post_norm_mean": 1.0, "norm_log_std": 0.2,
     "hot_channel_frac": 0.03,  # residual channels with large pre-norm scales (activation outliers)
-    "hot_min": 2.5, "hot_max": 5.0,
+    "hot_min": 1.5, "hot_max": 3.0,
     "target_logit_std": 3.0,   # sets the final norm's mean scale
 }
 GAUSSIAN_DEFAULTS = {
-    "kind": "gaussian", "q_gain": 1.5, "k_gain": 1.5, "v_gain": 1.0, "o_gain": 1.0,
-    "ffn_in_gain": 1.0, "ffn_out_gain": 1.0, "router_gain": 2.0,
+    "kind": "gaussian", "q_gain": 1.0, "k_gain": 1.0, "v_gain": 1.0, "o_gain": 1.0,
+    "ffn_in_gain": 1.0, "ffn_out_gain": 1.0, "router_gain": 2.0, "expert_shared": 0.5,
     "pre_norm_mean": 1.0, "post_norm_mean": 1.0, "norm_log_std": 0.1, "target_logit_std": 3.0,
 }
 
@@ -119,6 +120,7 @@ def heavy_matrix(rng, n_in, n_out, gain, init, lead=()):
     rows per matrix, log-normal per-column scale."""
     shape = tuple(lead) + (n_in, n_out)
     w = student_t_unit(rng, shape, init["tail_df"])
+    w = _share_experts(rng, w, init, lambda shp: student_t_unit(rng, shp, init["tail_df"]))
     n_out_rows = max(1, round(init["outlier_row_frac"] * n_in))
     for idx in np.ndindex(*lead) if lead else [()]:
         rows = rng.choice(n_in, size=n_out_rows, replace=False)
@@ -129,9 +131,22 @@ def heavy_matrix(rng, n_in, n_out, gain, init, lead=()):
     return w * np.float32(gain / math.sqrt(n_in))
 
 
-def gaussian_matrix(rng, n_in, n_out, gain, lead=()):
+def _share_experts(rng, w, init, draw):
+    """Experts of one layer share a common component: W_e = sqrt(s)·Z + sqrt(1-s)·Z_e.
+    Trained experts are correlated, and a routing flip then changes the output by a fraction
+    of it instead of replacing it by an unrelated function (which makes a random MoE chaotic)."""
+    s = init.get("expert_shared", 0.0)
+    if w.ndim < 3 or s <= 0:
+        return w
+    z = draw(w.shape[-2:])
+    return (np.float32(math.sqrt(1.0 - s)) * w + np.float32(math.sqrt(s)) * z).astype(np.float32)
+
+
+def gaussian_matrix(rng, n_in, n_out, gain, init, lead=()):
     shape = tuple(lead) + (n_in, n_out)
-    return (rng.standard_normal(shape, dtype=np.float32) * np.float32(gain / math.sqrt(n_in)))
+    w = rng.standard_normal(shape, dtype=np.float32)
+    w = _share_experts(rng, w, init, lambda shp: rng.standard_normal(shp, dtype=np.float32))
+    return w * np.float32(gain / math.sqrt(n_in))
 
 
 def quantize(w, blocks, axis_rows):
@@ -176,7 +191,7 @@ class Init:
     def matrix(self, name, rng, n_in, n_out, gain, lead=()):
         if self.heavy:
             return heavy_matrix(rng, n_in, n_out, gain, self.init, lead)
-        return gaussian_matrix(rng, n_in, n_out, gain, lead)
+        return gaussian_matrix(rng, n_in, n_out, gain, self.init, lead)
 
     def norm(self, rng, D, mean, hot):
         s = mean * np.exp(rng.normal(0.0, self.init["norm_log_std"], size=D))
@@ -236,17 +251,31 @@ def streamed_f32(rng_seed, name, shape, std):
     return LazyArray(shape, np.float32, chunks)
 
 
+def _code_table(seed, heavy, df):
+    """65536-entry table of int8 codes: the quantiles of z * 127/4.5 (z unit-variance
+    student-t when heavy, else standard normal), rounded and clipped. Indexing it with uniform
+    16-bit random numbers samples the quantized distribution at memory speed."""
+    rng = rng_for(seed, "code_table")
+    n = 1 << 20
+    if heavy:
+        z = rng.standard_t(df, size=n) * math.sqrt((df - 2.0) / df)
+    else:
+        z = rng.standard_normal(n)
+    qs = np.sort(z)[8::16]  # 65536 quantiles, mid-bin
+    return np.clip(np.rint(qs * (127.0 / 4.5)), -127, 127).astype(np.int8)
+
+
 def streamed_qw8(seed, name, shape, blocks, heavy, df):
-    """int8 codes drawn directly (no float master copy): q = clip(rint(z * 127 / 4.5)) with z
-    standard normal (or unit-variance student-t when heavy), i.e. absmax quantization of a
-    matrix whose column absmax is ~4.5 sigma; scales per (block, column) log-normal around
-    4.5 sigma/127 with sigma = 1/sqrt(rows). Same format and value range as the real
-    checkpoint's codes, at generation speed."""
+    """int8 codes drawn directly (no float master copy) from the quantized distribution of
+    z * 127/4.5, i.e. absmax quantization of a matrix whose column absmax is ~4.5 sigma;
+    per-(block, column) bf16 scales log-normal around 4.5 sigma/127 with sigma = 1/sqrt(rows).
+    Same format and value range as the real checkpoint's codes, generated at memory speed."""
     *lead, R, N = shape
     rng = rng_for(seed, name, salt=2)
     sigma = 1.0 / math.sqrt(R)
     sc = (4.5 * sigma / 127.0) * np.exp(rng.normal(0.0, 0.2, size=tuple(lead) + (blocks, N)))
     scales = sc.astype(BF16)
+    table = _code_table(seed, heavy, df)
 
     def chunks():
         r = rng_for(seed, name, salt=3)
@@ -254,11 +283,7 @@ def streamed_qw8(seed, name, shape, blocks, heavy, df):
         done = 0
         while done < n:
             k = min(CHUNK_ELEMS, n - done)
-            if heavy:
-                z = r.standard_t(df, size=k).astype(np.float32) * np.float32(math.sqrt((df - 2) / df))
-            else:
-                z = r.standard_normal(k, dtype=np.float32)
-            yield np.clip(np.rint(z * np.float32(127.0 / 4.5)), -127, 127).astype(np.int8).tobytes()
+            yield table[r.integers(0, 1 << 16, size=k, dtype=np.uint16)].tobytes()
             done += k
     return QuantizedWeight8bit(LazyArray(shape, np.int8, chunks), scales)
 

@@ -39,15 +39,18 @@ final class ConfigInference {
                 how.add("embeddings " + java.util.Arrays.toString(emb));
         }
         long[] router = shape(byName, ParamNames.layer(0, ParamNames.ROUTER), false);
-        if (router != null && router.length == 2 && set(node, fromUser, inferred, "num_experts", router[1]))
+        long[] moe = shape(byName, ParamNames.layer(0, ParamNames.MOE_LINEAR), true);
+        if (moe != null && moe.length == 3) {
+            if (set(node, fromUser, inferred, "num_experts", moe[0])) how.add("moe/linear " + java.util.Arrays.toString(moe));
+        } else if (router != null && router.length == 2 && set(node, fromUser, inferred, "num_experts", router[1])) {
             how.add("router " + java.util.Arrays.toString(router));
-        long[] moe = shape(byName, ParamNames.layer(0, ParamNames.MOE_LINEAR), false);
+        }
         // The reference derives ffn_size from widening_factor; a given widening_factor decides it.
         boolean ffnDecided = fromUser.contains("ffn_size") || fromUser.contains("widening_factor");
         if (moe != null && moe.length == 3 && !ffnDecided) {
             node.put("ffn_size", moe[2]);
             inferred.add("ffn_size");
-            how.add("moe/linear " + java.util.Arrays.toString(moe));
+            if (!how.contains("moe/linear " + java.util.Arrays.toString(moe))) how.add("moe/linear " + java.util.Arrays.toString(moe));
         }
         inferHeads(node, fromUser, inferred, how, notes,
                 shape(byName, ParamNames.layer(0, ParamNames.ATTN_QUERY), true),

@@ -30,7 +30,14 @@ public final class SyntheticCheckpoint {
 
     private SyntheticCheckpoint() {}
 
-    /** Writes {@code tensor00000_000} ... into {@code dir} (created if absent). */
+    /** Arrays larger than this are written as sparse holes of zeros (see {@link PickleWriter#bytesHole}). */
+    public static final long SPARSE_ABOVE_BYTES = 32L << 20;
+
+    /**
+     * Writes {@code tensor00000_000} ... into {@code dir} (created if absent). Arrays above
+     * {@link #SPARSE_ABOVE_BYTES} are zeros in sparse files, so even a full-width Grok-1 layer
+     * (about 8.5 GB) takes seconds and little disk.
+     */
     public static void write(Path dir, ModelConfig config, Style style, long seed) throws IOException {
         Files.createDirectories(dir);
         List<String> names = ParamNames.checkpointOrder(config.numLayers());
@@ -38,10 +45,21 @@ public final class SyntheticCheckpoint {
         for (int i = 0; i < names.size(); i++) {
             String name = names.get(i);
             CheckpointValidator.Expected e = CheckpointValidator.expected(name, config);
-            byte[] file = e.kind() == TensorKind.F32
-                    ? f32File(style, e.dims(), random)
-                    : qw8File(style, e.dims(), rowBlocks(name), random);
-            Files.write(dir.resolve(CheckpointLayout.fileName(i)), file);
+            Path file = dir.resolve(CheckpointLayout.fileName(i));
+            long elements = count(e.dims());
+            if (e.kind() == TensorKind.F32 && elements * 4 > SPARSE_ABOVE_BYTES) {
+                new PickleWriter(style.protocol(), style.numpy()).sparseArray("f4", '<', e.dims(), elements * 4).stop().writeTo(file);
+            } else if (e.kind() == TensorKind.F32) {
+                Files.write(file, f32File(style, e.dims(), random));
+            } else if (elements > SPARSE_ABOVE_BYTES) {
+                long[] scalesShape = e.dims().clone();
+                scalesShape[scalesShape.length - 2] = rowBlocks(name);
+                new PickleWriter(style.protocol(), style.numpy())
+                        .sparseQuantizedWeight(style.qwModule(), e.dims(), scalesShape, bf16Scales(count(scalesShape), random))
+                        .stop().writeTo(file);
+            } else {
+                Files.write(file, qw8File(style, e.dims(), rowBlocks(name), random));
+            }
         }
     }
 
@@ -68,15 +86,21 @@ public final class SyntheticCheckpoint {
         for (int i = 0; i < weight.length; i++) weight[i] = (byte) (random.nextInt(255) - 127);
         long[] scalesShape = weightShape.clone();
         scalesShape[scalesShape.length - 2] = rowBlocks;
-        int n = Math.toIntExact(count(scalesShape));
+        byte[] scales = bf16Scales(count(scalesShape), random);
+        return new PickleWriter(style.protocol(), style.numpy())
+                .quantizedWeight(style.qwModule(), weightShape, weight, scalesShape, scales).stop().toByteArray();
+    }
+
+    /** Positive bf16 scales around 0.001-0.011, little-endian. */
+    static byte[] bf16Scales(long count, SplittableRandom random) {
+        int n = Math.toIntExact(count);
         byte[] scales = new byte[n * 2];
         for (int i = 0; i < n; i++) {
             int bits = Float.floatToRawIntBits((float) (0.001 + random.nextDouble() * 0.01)) >>> 16;
             scales[2 * i] = (byte) bits;
             scales[2 * i + 1] = (byte) (bits >>> 8);
         }
-        return new PickleWriter(style.protocol(), style.numpy())
-                .quantizedWeight(style.qwModule(), weightShape, weight, scalesShape, scales).stop().toByteArray();
+        return scales;
     }
 
     private static long count(long[] shape) {

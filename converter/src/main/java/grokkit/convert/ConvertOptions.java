@@ -62,9 +62,24 @@ public record ConvertOptions(String experts, String attention, String embeddings
         if (shardSize < 4096) throw new BadInputException("--shard-size must be at least 4096 bytes, got " + shardSize + " bytes");
     }
 
-    /** The encoding for an int8 source matrix under option value {@code int8|int4}. */
+    /**
+     * The encoding for an int8 source matrix under option value {@code int8|int4}. A matrix whose
+     * input dimension is not a multiple of the group size (never in Grok-1; e.g. ffn 344 in the
+     * small fixtures) gets the largest even group size below it that divides the input dimension,
+     * at least 8; failing that it stays int8. The manifest records each matrix's actual group size.
+     */
     EncodingSpec encodingFor(String option, int in, int rowBlocks) {
-        return option.equals("int4") ? EncodingSpec.q4(groupSize, Q4_SCALE_TYPE) : EncodingSpec.int8RowBlock(in, rowBlocks);
+        if (option.equals("int4")) {
+            int g = effectiveGroupSize(in);
+            if (g > 0) return EncodingSpec.q4(g, Q4_SCALE_TYPE);
+        }
+        return EncodingSpec.int8RowBlock(in, rowBlocks);
+    }
+
+    /** {@link #groupSize} if it divides {@code in}, else the largest even divisor of in below it (≥ 8), else 0. */
+    int effectiveGroupSize(int in) {
+        for (int g = groupSize; g >= 8; g -= 2) if (in % g == 0) return g;
+        return 0;
     }
 
     /** The output-affecting options, as recorded in the manifest's {@code conversion} object. */

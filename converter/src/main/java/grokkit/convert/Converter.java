@@ -16,7 +16,7 @@ import grokkit.shard.ShardWriter;
 import grokkit.shard.TensorRecord;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -58,11 +58,11 @@ public final class Converter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final ConvertOptions opts;
-    private final PrintStream out;
+    private final PrintWriter out;
     private final boolean terminal;
     private final ConvertHooks hooks;
 
-    public Converter(ConvertOptions opts, PrintStream out, boolean terminal, ConvertHooks hooks) {
+    public Converter(ConvertOptions opts, PrintWriter out, boolean terminal, ConvertHooks hooks) {
         this.opts = opts;
         this.out = out;
         this.terminal = terminal;
@@ -83,7 +83,9 @@ public final class Converter {
         opts.validate();
         if (opts.tokenizer() != null && !Files.isRegularFile(opts.tokenizer()))
             throw new BadInputException("--tokenizer " + opts.tokenizer() + ": no such file");
-        List<OutputTensor> outputs = OutputPlanner.plan(src, opts);
+        List<String> notes = new ArrayList<>();
+        List<OutputTensor> outputs = OutputPlanner.plan(src, opts, notes);
+        for (String n : notes) out.println("note: " + n);
         ShardPlanner.Plan plan = ShardPlanner.plan(outputs.stream().map(OutputTensor::planned).toList(), opts.shardSize());
         String fingerprint = fingerprint(src, outputs, plan);
         String tokenizerName = opts.tokenizer() == null ? null : opts.tokenizer().getFileName().toString();

@@ -18,6 +18,11 @@ final class OutputPlanner {
     private OutputPlanner() {}
 
     static List<OutputTensor> plan(ConversionSource src, ConvertOptions opts) throws BadInputException {
+        return plan(src, opts, new ArrayList<>());
+    }
+
+    /** As {@link #plan(ConversionSource, ConvertOptions)}; adds to {@code notes} where an option could not be applied as asked. */
+    static List<OutputTensor> plan(ConversionSource src, ConvertOptions opts, List<String> notes) throws BadInputException {
         ModelConfig c = src.config();
         List<OutputTensor> out = new ArrayList<>();
         int[] unit = {0};
@@ -28,7 +33,7 @@ final class OutputPlanner {
         out.add(floatTensor(norm, MatrixView.vector(norm.weight()), EncodingSpec.f32(), unit));
         for (int l = 0; l < c.numLayers(); l++) {
             for (String p : List.of(ParamNames.ATTN_QUERY, ParamNames.ATTN_KEY, ParamNames.ATTN_VALUE, ParamNames.ATTN_OUT))
-                out.add(matrix(get(src, ParamNames.layer(l, p)), opts.attention(), opts, unit));
+                out.add(matrix(get(src, ParamNames.layer(l, p)), opts.attention(), opts, unit, notes));
             SourceTensor router = get(src, ParamNames.layer(l, ParamNames.ROUTER));
             out.add(floatTensor(router, MatrixView.weight(router.weight()), EncodingSpec.f32(), unit));
             for (String p : List.of(ParamNames.NORM_PRE_ATTN, ParamNames.NORM_POST_ATTN, ParamNames.NORM_PRE_MOE, ParamNames.NORM_POST_MOE)) {
@@ -39,7 +44,7 @@ final class OutputPlanner {
             for (String p : List.of(ParamNames.MOE_LINEAR, ParamNames.MOE_LINEAR_V, ParamNames.MOE_LINEAR_1))
                 moe.add(get(src, ParamNames.layer(l, p)));
             for (int e = 0; e < c.numExperts(); e++) {
-                for (SourceTensor t : moe) out.add(expert(t, e, opts, unit[0]));
+                for (SourceTensor t : moe) out.add(expert(t, e, opts, unit[0], e == 0 ? notes : new ArrayList<>()));
                 unit[0]++;
             }
         }
@@ -59,29 +64,34 @@ final class OutputPlanner {
         return new OutputTensor(t.name(), null, t.weight().shape(), v, spec, spec.name().equals(EncodingSpec.F32), unit[0]++);
     }
 
-    private static OutputTensor matrix(SourceTensor t, String option, ConvertOptions opts, int[] unit) throws BadInputException {
+    private static OutputTensor matrix(SourceTensor t, String option, ConvertOptions opts, int[] unit, List<String> notes) throws BadInputException {
         if (!t.quantized()) {
             // A float32 projection (not in Grok-1's release): stored as f32, out-major.
             return new OutputTensor(t.name(), null, t.weight().shape(), MatrixView.weight(t.weight()), EncodingSpec.f32(), true, unit[0]++);
         }
         MatrixView v = MatrixView.quantized(t, -1);
-        return new OutputTensor(t.name(), null, t.weight().shape(), v, spec(t, v, option, opts), option.equals("int8"), unit[0]++);
+        EncodingSpec spec = spec(t, v, option, opts, notes);
+        return new OutputTensor(t.name(), null, t.weight().shape(), v, spec, spec.name().equals(EncodingSpec.INT8_ROWBLOCK), unit[0]++);
     }
 
-    private static OutputTensor expert(SourceTensor t, int e, ConvertOptions opts, int unit) throws BadInputException {
+    private static OutputTensor expert(SourceTensor t, int e, ConvertOptions opts, int unit, List<String> notes) throws BadInputException {
         if (!t.quantized() || t.weight().rank() != 3) throw new BadInputException(t.name() + ": expected int8 expert weights [experts, in, out]");
         MatrixView v = MatrixView.quantized(t, e);
-        return new OutputTensor(t.name(), e, new long[] {v.in, v.out}, v, spec(t, v, opts.experts(), opts), opts.experts().equals("int8"), unit);
+        EncodingSpec spec = spec(t, v, opts.experts(), opts, notes);
+        return new OutputTensor(t.name(), e, new long[] {v.in, v.out}, v, spec, spec.name().equals(EncodingSpec.INT8_ROWBLOCK), unit);
     }
 
-    private static EncodingSpec spec(SourceTensor t, MatrixView v, String option, ConvertOptions opts) throws BadInputException {
+    private static EncodingSpec spec(SourceTensor t, MatrixView v, String option, ConvertOptions opts, List<String> notes) throws BadInputException {
+        if (v.in % v.blocks != 0) throw new BadInputException(t.name() + ": " + v.in + " input rows do not split into " + v.blocks + " scale row blocks");
         EncodingSpec spec = opts.encodingFor(option, v.in, t.rowBlocks());
+        if (option.equals("int4") && spec.groupSize() != opts.groupSize())
+            notes.add(t.name() + ": input dimension " + v.in + " is not a multiple of --group-size " + opts.groupSize() + "; "
+                    + (spec.name().equals(EncodingSpec.Q4) ? "using q4 groups of " + spec.groupSize() : "kept as int8"));
         try {
             spec.checkShape(v.in, v.out);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(t.name() + ": " + e.getMessage());
         }
-        if (v.in % v.blocks != 0) throw new BadInputException(t.name() + ": " + v.in + " input rows do not split into " + v.blocks + " scale row blocks");
         return spec;
     }
 }

@@ -1,6 +1,6 @@
 package grokkit.convert;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
@@ -8,7 +8,7 @@ import java.util.Locale;
  * done, rate, ETA); otherwise a plain line every 10% so logs stay readable.
  */
 final class Progress {
-    private final PrintStream out;
+    private final PrintWriter out;
     private final boolean terminal;
     private final long total;
     private final long start = System.nanoTime();
@@ -16,7 +16,7 @@ final class Progress {
     private long lastPrint;
     private int lastDecile = -1;
 
-    Progress(PrintStream out, boolean terminal, long total) {
+    Progress(PrintWriter out, boolean terminal, long total) {
         this.out = out;
         this.terminal = terminal;
         this.total = Math.max(1, total);

@@ -37,6 +37,8 @@ public final class PickleWriter {
     private final NumpyStyle style;
     private final Map<String, Integer> memoized = new HashMap<>();
     private int memoCount;
+    private long holeAt = -1;
+    private long holeLength;
 
     public PickleWriter(int protocol, NumpyStyle style) {
         if (protocol < 3 || protocol > 5) throw new IllegalArgumentException("protocol 3 to 5");
@@ -163,6 +165,37 @@ public final class PickleWriter {
         return memoize();
     }
 
+    /**
+     * A bytes payload of {@code length} zero bytes that {@link #writeTo} leaves as a hole in a
+     * sparse file: lets tests make multi-GB checkpoint files without writing the data. At most one.
+     */
+    public PickleWriter bytesHole(long length, boolean bytearray) {
+        if (holeAt >= 0) throw new IllegalStateException("one hole per pickle");
+        commit(true);
+        bytesHeader(length, bytearray);
+        out.writeBytes(frame.toByteArray());
+        frame = new ByteArrayOutputStream();
+        holeAt = out.size();
+        holeLength = length;
+        return memoize();
+    }
+
+    /** Writes the pickle to {@code file}; a {@link #bytesHole} becomes a sparse region. */
+    public void writeTo(java.nio.file.Path file) throws java.io.IOException {
+        byte[] all = toByteArray();
+        if (holeAt < 0) {
+            java.nio.file.Files.write(file, all);
+            return;
+        }
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(0);
+            f.write(all, 0, (int) holeAt);
+            f.setLength(holeAt + holeLength);
+            f.seek(holeAt + holeLength);
+            f.write(all, (int) holeAt, all.length - (int) holeAt);
+        }
+    }
+
     public PickleWriter stop() {
         raw(STOP);
         commit(true);
@@ -217,10 +250,20 @@ public final class PickleWriter {
      * (numpy's choice; ml_dtypes' bf16 still goes through {@code _reconstruct}).
      */
     public PickleWriter array(String code, char byteOrder, long[] shape, byte[] payload) {
+        return array(code, byteOrder, shape, payload, -1);
+    }
+
+    /** As {@link #array}, with a {@link #bytesHole} of {@code holeLength} bytes as the payload. */
+    public PickleWriter sparseArray(String code, char byteOrder, long[] shape, long holeLength) {
+        return array(code, byteOrder, shape, null, holeLength);
+    }
+
+    private PickleWriter array(String code, char byteOrder, long[] shape, byte[] payload, long holeLength) {
         if (protocol == 5 && !code.equals("bfloat16")) {
             global(style.core + ".numeric", "_frombuffer");
             raw(MARK);
-            bytes(payload, true);
+            if (payload == null) bytesHole(holeLength, true);
+            else bytes(payload, true);
             dtype(code, byteOrder);
             shapeTuple(shape);
             string("C");
@@ -242,7 +285,8 @@ public final class PickleWriter {
         shapeTuple(shape);
         dtype(code, byteOrder);
         bool(false);
-        bytes(payload, false);
+        if (payload == null) bytesHole(holeLength, false);
+        else bytes(payload, false);
         raw(TUPLE);
         memoize();
         return raw(BUILD);
@@ -257,6 +301,18 @@ public final class PickleWriter {
 
     /** {@code QuantizedWeight8bit(weight=int8 array, scales=bf16 array)} on {@code module} ("__main__" or "model"). */
     public PickleWriter quantizedWeight(String module, long[] weightShape, byte[] weight, long[] scalesShape, byte[] scales) {
+        return quantizedWeight(module, weightShape, weight, -1, scalesShape, scales);
+    }
+
+    /** As {@link #quantizedWeight}, the weight's payload a {@link #bytesHole} (zeros) of the right size. */
+    public PickleWriter sparseQuantizedWeight(String module, long[] weightShape, long[] scalesShape, byte[] scales) {
+        long n = 1;
+        for (long d : weightShape) n = Math.multiplyExact(n, d);
+        return quantizedWeight(module, weightShape, null, n, scalesShape, scales);
+    }
+
+    private PickleWriter quantizedWeight(String module, long[] weightShape, byte[] weight, long weightHole,
+                                         long[] scalesShape, byte[] scales) {
         global(module, "QuantizedWeight8bit");
         raw(EMPTY_TUPLE, NEWOBJ);
         memoize();
@@ -264,7 +320,7 @@ public final class PickleWriter {
         memoize();
         raw(MARK);
         string("weight");
-        array("i1", '|', weightShape, weight);
+        array("i1", '|', weightShape, weight, weightHole);
         string("scales");
         array("bfloat16", '<', scalesShape, scales);
         raw(SETITEMS, BUILD);

@@ -12,9 +12,9 @@ import grokkit.shard.TensorRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -40,7 +40,12 @@ class ConverterTest {
     }
 
     static Converter.Result convert(ConversionSource src, Path out, ConvertOptions o, ConvertHooks hooks) throws IOException {
-        return new Converter(o, new PrintStream(new ByteArrayOutputStream()), false, hooks).convert(src, out);
+        long t0 = System.nanoTime();
+        try {
+            return new Converter(o, new PrintWriter(new StringWriter()), false, hooks).convert(src, out);
+        } finally {
+            System.err.println("TIMING convert " + (System.nanoTime() - t0) / 1e6 + " ms");
+        }
     }
 
     /** W[i, o] of a source tensor, dequantized independently of the converter: q·s in float64. */
@@ -90,15 +95,14 @@ class ConverterTest {
                 float[] col = new float[t.in()];
                 boolean lossless = !t.encoding().name().equals("q4") && !t.encoding().name().equals("bf16");
                 if (!lossless) continue;
+                boolean rowsAreOutputs = t.name().equals(ParamNames.EMBEDDINGS), vector = s.weight().rank() == 1;
+                int expert = t.expert() == null ? -1 : t.expert();
                 for (int o = 0; o < t.out(); o++) {
                     w.dequantizeColumn(o, col);
                     for (int i = 0; i < t.in(); i++) {
-                        double expected = switch (ParamNames.paramOf(t.name())) {
-                            case ParamNames.EMBEDDINGS -> s.weight().data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) o * t.in() + i);
-                            default -> s.weight().rank() == 1
-                                    ? s.weight().data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)
-                                    : sourceValue(s, t.expert() == null ? -1 : t.expert(), i, o);
-                        };
+                        double expected = rowsAreOutputs || vector
+                                ? s.weight().data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) o * t.in() + i)
+                                : sourceValue(s, expert, i, o);
                         if (col[i] != expected) throw new AssertionError(t.label() + " [" + i + "," + o + "]: " + col[i] + " != " + expected);
                         n++;
                     }
@@ -115,6 +119,18 @@ class ConverterTest {
         Path out = tmp.resolve("int4");
         Converter.Result r = convert(src, out, SMALL_SHARDS.withExperts("int4").withAttention("int4").withEmbeddings("bf16"));
         assertThat(ModelChecker.check(out).problems()).isEmpty();
+        int checked = assertReportMatchesIndependentComputation(src, out);
+        assertThat(checked).isEqualTo(2 * (4 + 3 * 4) + 1);
+        assertThat(r.report().worst()).hasSize(ConversionReport.WORST);
+        assertThat(r.report().byEncoding()).extracting(ConversionReport.EncodingRow::encoding).contains("q4", "bf16", "f32");
+    }
+
+    /**
+     * Recomputes, for every re-quantized record of the report, Σw² and Σ(w'−w)² in float64 from
+     * the shards (dequantized by the kernels) and the source (q·s indexed directly), and checks
+     * the report's relative RMS error and SQNR against them. Returns how many records it checked.
+     */
+    static int assertReportMatchesIndependentComputation(ConversionSource src, Path out) throws IOException {
         ConversionReport report = ConversionReport.read(Files.readAllBytes(out.resolve(ConversionReport.FILE_NAME)));
         int checked = 0;
         try (ShardedModel m = ShardedModel.open(out)) {
@@ -141,14 +157,12 @@ class ConverterTest {
                 double rel = Math.sqrt(err / sum), sqnr = 10 * Math.log10(sum / err);
                 assertThat(e.relRms()).as(e.label()).isCloseTo(rel, org.assertj.core.api.Assertions.within(rel * 1e-9));
                 assertThat(e.sqnrDb()).as(e.label()).isCloseTo(sqnr, org.assertj.core.api.Assertions.within(1e-8));
-                // 4-bit with a searched scale per 32 inputs on Gaussian-like weights: ~20 dB
-                if (t.encoding().name().equals("q4")) assertThat(sqnr).as(e.label()).isBetween(15.0, 30.0);
+                // 4-bit with a searched scale per group: ~20 dB on these weights (sanity bound)
+                if (t.encoding().name().equals("q4")) assertThat(sqnr).as(e.label()).isBetween(10.0, 35.0);
                 checked++;
             }
         }
-        assertThat(checked).isEqualTo(2 * (4 + 3 * 4) + 1);
-        assertThat(r.report().worst()).hasSize(ConversionReport.WORST);
-        assertThat(r.report().byEncoding()).extracting(ConversionReport.EncodingRow::encoding).contains("q4", "bf16", "f32");
+        return checked;
     }
 
     @Test

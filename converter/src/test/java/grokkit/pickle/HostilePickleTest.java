@@ -68,12 +68,19 @@ class HostilePickleTest {
 
     @Test
     void everyTruncationOfAValidPickleIsRefused() {
-        byte[] valid = validArray();
-        for (int n = 0; n < valid.length; n++) {
-            byte[] cut = Arrays.copyOf(valid, n);
-            assertThatThrownBy(() -> run(cut)).as("prefix of %d bytes", n).isInstanceOf(PickleException.class)
-                    .hasMessageStartingWith(FILE + ": byte ");
+        for (int protocol = 3; protocol <= 5; protocol++) {
+            byte[] valid = new PickleWriter(protocol, PickleWriter.NumpyStyle.NUMPY1)
+                    .quantizedWeight("__main__", new long[]{2, 8, 3}, new byte[48], new long[]{2, 8, 3}, new byte[96])
+                    .stop().toByteArray();
+            for (int n = 0; n < valid.length; n++) {
+                byte[] cut = Arrays.copyOf(valid, n);
+                assertThatThrownBy(() -> run(cut)).as("prefix of %d bytes", n).isInstanceOf(PickleException.class)
+                        .hasMessageStartingWith(FILE + ": byte ");
+            }
         }
+        byte[] unframed = new PickleWriter(3, PickleWriter.NumpyStyle.NUMPY1)
+                .array("f4", '<', new long[]{100}, new byte[400]).stop().toByteArray();
+        refusedContaining(Arrays.copyOf(unframed, 200), "BINBYTES declares 400 bytes but the file has only");
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import grokkit.errors.BadInputException;
 import grokkit.io.Npy;
+import grokkit.model.ModelConfig;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -166,6 +167,29 @@ public final class GoldenSet {
             }
         }
         return new Prompt(k, tokens, Map.copyOf(files), Map.copyOf(sha));
+    }
+
+    /**
+     * Checks that the golden logits belong to a model of this shape: every
+     * {@link ModelConfig#FIELDS hyper-parameter} that {@code golden.json}'s {@code config} gives
+     * must equal the model's (doubles to a relative 1e-9; {@code sequence_len} is not compared).
+     * Comparing a 64-layer model against goldens of a 3-layer one would otherwise just "fail"
+     * with a huge KL, hiding the real mistake.
+     */
+    public void requireSameModel(ModelConfig model, String modelName) throws BadInputException {
+        JsonNode golden = root.path("config");
+        JsonNode ours = model.toJson();
+        List<String> diffs = new ArrayList<>();
+        for (String f : ModelConfig.FIELDS) {
+            if (f.equals("sequence_len") || !golden.has(f) || !golden.get(f).isNumber()) continue;
+            double g = golden.get(f).asDouble(), o = ours.path(f).asDouble();
+            boolean same = g == o || Math.abs(g - o) <= 1e-9 * Math.max(Math.abs(g), Math.abs(o));
+            if (!same) diffs.add(f + " " + golden.get(f) + " (golden) vs " + ours.path(f) + " (model)");
+        }
+        if (!diffs.isEmpty()) {
+            throw new BadInputException(json + ": the golden logits are for a different model than " + modelName + ": "
+                    + String.join("; ", diffs));
+        }
     }
 
     /** Checks that every prompt has a logits file for {@code mode} and that the files exist. */

@@ -23,7 +23,7 @@ import java.util.Locale;
 public final class KlPlot {
     public static final int WIDTH = 960;
     public static final int HEIGHT = 480;
-    private static final int LEFT = 80, RIGHT = 24, TOP = 44, BOTTOM = 64;
+    private static final int LEFT = 80, RIGHT = 24, TOP = 44, BOTTOM = 76;
     private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c),
             new Color(0xd62728), new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf)};
 
@@ -79,7 +79,7 @@ public final class KlPlot {
             hi = 1e-6;
         }
         int dLo = (int) Math.floor(Math.log10(lo)), dHi = (int) Math.ceil(Math.log10(hi));
-        if (dHi <= dLo) dHi = dLo + 1;
+        if (dHi - dLo < 3) dLo = dHi - 3; // at least three decades, so a lone bound is not on the axis
         final int decLo = dLo, decHi = dHi;
         java.util.function.DoubleUnaryOperator yOf = v -> TOP + ph * (1 - (Math.log10(v) - decLo) / (decHi - decLo));
         final int n = total;
@@ -116,10 +116,24 @@ public final class KlPlot {
                 g.drawLine(x0, TOP, x0, TOP + ph);
                 g.setStroke(new BasicStroke(1f));
             }
+            // position ticks within the prompt, spaced so their labels do not collide
+            g.setColor(Color.DARK_GRAY);
+            int tickStep = tickStep(total == 0 ? pw : (double) pw / total);
+            for (int t = 0; t < len; t += tickStep) {
+                int x = (int) Math.round(xOf.applyAsDouble(start + t));
+                g.drawLine(x, TOP + ph, x, TOP + ph + 4);
+                String s = Integer.toString(t);
+                g.drawString(s, x - fm.stringWidth(s) / 2, TOP + ph + 16);
+            }
             int xm = LEFT + (total == 0 ? 0 : pw * (start * 2 + len) / (2 * total));
-            String label = "k=" + p.k();
+            String label = "prompt k=" + p.k();
             g.setColor(PALETTE[pi % PALETTE.length]);
-            g.drawString(label, xm - fm.stringWidth(label) / 2, TOP + ph + 18);
+            int lw = fm.stringWidth(label);
+            if (lw > pw * len / Math.max(1, total)) {
+                label = "k=" + p.k();
+                lw = fm.stringWidth(label);
+            }
+            g.drawString(label, xm - lw / 2, TOP + ph + 32);
             start += len;
         }
 
@@ -161,13 +175,22 @@ public final class KlPlot {
                 r.mode(), r.passed() ? "PASS" : "FAIL", Report.num(r.overall().klMean()));
         g.drawString(t, LEFT, TOP - 16);
         g.setFont(small);
-        String xl = "position (prompts side by side; hollow markers on the axis: KL ≤ 0)";
-        g.drawString(xl, LEFT + (pw - fm.stringWidth(xl)) / 2, HEIGHT - 16);
+        String xl = "position in prompt (prompts side by side; hollow markers on the axis: KL ≤ 0)";
+        g.drawString(xl, LEFT + (pw - fm.stringWidth(xl)) / 2, HEIGHT - 12);
         AffineTransform saved = g.getTransform();
         g.rotate(-Math.PI / 2);
         String yl = "KL divergence (nats, log scale)";
         g.drawString(yl, -(TOP + (ph + fm.stringWidth(yl)) / 2), 18);
         g.setTransform(saved);
+    }
+
+    /** Positions between labelled ticks: 1, 2, 5, 10, 20, 50, … so that labels are ≥ 28 px apart. */
+    static int tickStep(double pixelsPerPosition) {
+        for (int decade = 1; ; decade *= 10) {
+            for (int m : new int[] {1, 2, 5}) {
+                if (m * decade * pixelsPerPosition >= 28 || m * decade >= 1_000_000_000 / 10) return m * decade;
+            }
+        }
     }
 
     private static void drawBound(Graphics2D g, Double bound, String label, java.util.function.DoubleUnaryOperator yOf,

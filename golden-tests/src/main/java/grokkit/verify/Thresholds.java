@@ -40,6 +40,19 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
             };
         }
 
+        /**
+         * The family of a model from the encoding names of its matrices (manifest {@code encoding}
+         * values such as {@code int8-rowblock}, {@code q8}, {@code q4}): the lossiest one wins.
+         */
+        public static Family ofEncodings(java.util.Collection<String> encodings) {
+            Family f = LOSSLESS;
+            for (String e : encodings) {
+                Family g = parse(e);
+                if (g.ordinal() > f.ordinal()) f = g;
+            }
+            return f;
+        }
+
         public String label() {
             return name().toLowerCase(Locale.ROOT);
         }
@@ -63,18 +76,19 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
                     // 3-layer fixture; bf16 spacing at |logit| 16..32 is 0.125 and the error grows
                     // with depth, so these bounds catch a real bug (KL ≳ 0.1) but not rounding.
                     : new Thresholds(profile, 1.0, 0.95, 5e-3, 5e-2, null, null);
-            // q8 with group scales re-rounds xAI's int8 values by at most half a step; on the public
-            // fixture it costs mean KL 3e-4..9e-4, 99% KL 1e-3..3e-3, top-1 100%
-            // (tools/python/int4_threshold_calibration.py): bf16-sized, so bf16-sized bounds.
-            case Q8 -> new Thresholds(profile, null, 0.95, 5e-3, 5e-2, null, null);
-            // Calibrated on the public fixture (tools/python/int4_threshold_calibration.py): correct
-            // 4-bit experts (absmax or MSE scales, groups 8..344) give mean KL 0.09..0.63, 99% KL
-            // 0.44..2.5, top-1 53..81%; broken ones (nibble halves swapped, missing -8 offset, scales
-            // of the wrong group or column, one broken matrix) give mean KL >= 2.5, 99% KL >= 7.7,
-            // top-1 <= 22%. The fixture's weights have deliberate outlier rows, so int4 costs much more
-            // there than llama.cpp's 4-bit quants on real models (mean KL ~0.01-0.05); docs/GOLDEN.md
+            // q8 with group scales re-rounds xAI's int8 values by at most half a step: on public-tiny
+            // mean KL 3e-4..9e-4 (bf16-sized), but routing flips on tiny-np2-p5 give mean KL up to
+            // 1.3e-2 and 99% KL up to 0.54 (tools/python/int4_threshold_calibration.py).
+            case Q8 -> new Thresholds(profile, null, 0.90, 0.05, 1.0, null, null);
+            // Calibrated with tools/python/int4_threshold_calibration.py on the 3-layer fixtures
+            // (public-tiny, tiny-np1-p5, tiny-np2-p5): correct 4-bit experts give mean KL 0.08..0.87
+            // (up to 1.9 with one group per row), top-1 53..90%; broken ones (nibble halves swapped,
+            // missing -8 offset, scales of the wrong group or column, one broken matrix) give mean
+            // KL >= 1.05, mostly 2.5..5.3. The 99% KL overlaps between the two (0.4..5.5 vs 3.2..14),
+            // so its bound only catches gross failures. These random-weight fixtures amplify small
+            // weight changes through routing flips far more than a trained model; docs/GOLDEN.md
             // gives tighter flags for Grok-1 itself.
-            case INT4 -> new Thresholds(profile, null, 0.40, 1.0, 5.0, null, null);
+            case INT4 -> new Thresholds(profile, null, 0.40, 1.0, 10.0, null, null);
         };
     }
 

@@ -87,4 +87,20 @@ class GoldenSetTest {
                 .hasMessageContaining("p0.f32.npy").hasMessageContaining("shape mismatch")
                 .hasMessageContaining("(2, 8)").hasMessageContaining("(3, 8)");
     }
+
+    @Test
+    void modelConfigurationMustMatchTheGoldenOne() throws IOException {
+        Path d = Files.createDirectories(tmp.resolve("cfg"));
+        Files.writeString(d.resolve("golden.json"), "{\"config\": {\"vocab_size\": 131072, \"num_layers\": 3,"
+                + " \"embedding_multiplier_scale\": 78.38367176906169, \"seed\": 1}, \"prompts\": [{\"tokens\": [1],"
+                + " \"files\": {\"f32\": \"a.npy\"}}]}");
+        GoldenSet set = GoldenSet.read(d);
+        assertThatThrownBy(() -> set.requireSameModel(grokkit.model.ModelConfig.grok1(), "the model"))
+                .isInstanceOf(BadInputException.class).hasMessageContaining(d.resolve("golden.json").toString())
+                .hasMessageContaining("num_layers 3 (golden) vs 64 (model)").hasMessageNotContaining("vocab_size")
+                .hasMessageNotContaining("embedding_multiplier_scale");
+        Files.writeString(d.resolve("golden.json"), "{\"config\": {\"vocab_size\": 131072, \"num_layers\": 64},"
+                + " \"prompts\": [{\"tokens\": [1], \"files\": {\"f32\": \"a.npy\"}}]}");
+        GoldenSet.read(d).requireSameModel(grokkit.model.ModelConfig.grok1(), "the model"); // fields absent from golden: not compared
+    }
 }

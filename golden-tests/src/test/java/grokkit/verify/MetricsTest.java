@@ -132,4 +132,14 @@ class MetricsTest {
         assertThat(checks).filteredOn(c -> !c.passed()).extracting(Thresholds.Check::metric)
                 .contains("nonFinite", "klMean");
     }
+
+    @Test
+    void familyOfAModelIsItsLossiestEncoding() {
+        assertThat(Thresholds.Family.ofEncodings(List.of("f32", "int8-rowblock", "bf16"))).isEqualTo(Thresholds.Family.LOSSLESS);
+        assertThat(Thresholds.Family.ofEncodings(List.of("int8-rowblock", "q8"))).isEqualTo(Thresholds.Family.Q8);
+        assertThat(Thresholds.Family.ofEncodings(List.of("q8", "q4", "int8-rowblock"))).isEqualTo(Thresholds.Family.INT4);
+        assertThat(Thresholds.Family.ofEncodings(List.of("q4_0"))).isEqualTo(Thresholds.Family.INT4);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Thresholds.Family.ofEncodings(List.of("fp8")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("fp8");
+    }
 }

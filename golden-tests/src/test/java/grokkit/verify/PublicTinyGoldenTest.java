@@ -1,6 +1,6 @@
 package grokkit.verify;
 
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class PublicTinyGoldenTest {
     static Path golden;
 
-    @BeforeAll
-    static void locate() {
+    // Per test (not @BeforeAll) so that each test is reported as skipped, with the reason.
+    @BeforeEach
+    void locate() {
         // <grok.root>/../shared by convention; grok.shared overrides it (e.g. when running from a git worktree).
         String root = System.getProperty("grok.root", ".");
         String shared = System.getProperty("grok.shared", root + "/../shared");

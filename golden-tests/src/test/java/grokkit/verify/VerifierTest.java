@@ -73,7 +73,7 @@ class VerifierTest {
                 Thresholds.defaults(Thresholds.Family.INT4, "f32"), s -> {});
         assertThat(r.passed()).isFalse();
         assertThat(r.overall().klMean()).isGreaterThan(1);
-        assertThat(r.failures()).extracting(Thresholds.Check::metric).contains("sameTop1Rate", "klMean", "klP99");
+        assertThat(r.failures()).extracting(Thresholds.Check::metric).contains("sameTop1Rate", "klMean");
     }
 
     @Test

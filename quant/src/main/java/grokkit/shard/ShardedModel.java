@@ -5,8 +5,8 @@ import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
 import grokkit.model.ParamNames;
 import grokkit.quant.EncodingSpec;
-import grokkit.quant.ScalarMatrices;
 import grokkit.quant.WeightMatrix;
+import grokkit.quant.kernels.Kernels;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -25,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A converted model directory, opened for reading: every shard is mapped read-only (no copy
  * into the heap; the OS pages weights in on demand) and every tensor is served as a
- * {@link WeightMatrix} over its mapped regions. Closing it unmaps everything.
+ * {@link WeightMatrix} over its mapped regions ({@link Kernels}). Closing it unmaps everything.
  */
 public final class ShardedModel implements ModelWeights {
     private final Path dir;
@@ -111,10 +111,10 @@ public final class ShardedModel implements ModelWeights {
         return t.scales() == null ? MemorySegment.NULL.reinterpret(0) : shards.get(t.shard()).asSlice(t.scales().offset(), t.scales().length());
     }
 
-    /** A matrix over a record's regions. */
+    /** A matrix over a record's regions, served by the Vector API kernels (in place, no copy). */
     public WeightMatrix open(TensorRecord t) {
         EncodingSpec spec = t.spec();
-        return ScalarMatrices.open(spec, weights(t), scales(t), t.in(), t.out());
+        return Kernels.open(spec, weights(t), scales(t), t.in(), t.out());
     }
 
     @Override

@@ -26,6 +26,7 @@ public final class Session implements AutoCloseable {
     private final int emb, keySize, qHeads, kvHeads, kvDim, group, experts, selected, ffn;
     private final float eps, embScale, outScale, attnMultiplier, logitCap;
     private int position;
+    private long layerNanos, logitNanos, tokensRun;
 
     Session(GrokModel model) {
         this.model = model;
@@ -61,6 +62,21 @@ public final class Session implements AutoCloseable {
     /** Forgets every token (keeps the cache's memory for reuse). */
     public void reset() {
         position = 0;
+    }
+
+    /**
+     * Where this session's time went since it was created or {@link #resetTimings}: the decoder
+     * layers (embedding lookup included) and the output head (final norm + logits). Benchmarks
+     * use it to project a one-layer model to 64 layers: {@code head + 64·layers/numLayers}.
+     */
+    public record Timings(long layerNanos, long logitNanos, long tokens) {}
+
+    public Timings timings() {
+        return new Timings(layerNanos, logitNanos, tokensRun);
+    }
+
+    public void resetTimings() {
+        layerNanos = logitNanos = tokensRun = 0;
     }
 
     /** Appends {@code tokens} (in chunks of {@code prefillChunk}) and returns the last position's logits. */
@@ -105,6 +121,7 @@ public final class Session implements AutoCloseable {
      * the cache; returns the logits of all of them or of the last one.
      */
     private float[][] run(int[] tokens, int start, int count, boolean allRows) {
+        long t0 = System.nanoTime();
         int p0 = position;
         cache.ensureCapacity(p0 + count);
         float[][] h = new float[count][emb];
@@ -121,6 +138,7 @@ public final class Session implements AutoCloseable {
         Buffers b = new Buffers(count);
         for (int l = 0; l < c.numLayers(); l++) layer(l, h, p0, count, cos, sin, b);
         position = p0 + count;
+        long t1 = System.nanoTime();
 
         int first = allRows ? 0 : count - 1;
         float[][] normed = new float[count - first][emb];
@@ -128,6 +146,9 @@ public final class Session implements AutoCloseable {
         float[][] logits = new float[normed.length][c.vocabSize()];
         par.matmul(e, normed, logits);
         for (float[] row : logits) for (int i = 0; i < row.length; i++) row[i] *= outScale;
+        layerNanos += t1 - t0;
+        logitNanos += System.nanoTime() - t1;
+        tokensRun += count;
         return logits;
     }
 

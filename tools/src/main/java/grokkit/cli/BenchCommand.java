@@ -18,6 +18,8 @@ import java.util.concurrent.Callable;
         description = "Benchmarks: kernel GB/s against the measured memory bandwidth, model throughput.",
         subcommands = {
                 BenchKernelsCommand.class,
+                BenchDecodeCommand.class,
+                BenchPrefillCommand.class,
         })
 public final class BenchCommand implements Callable<Integer> {
     @Spec

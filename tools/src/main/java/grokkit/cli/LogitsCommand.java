@@ -2,6 +2,7 @@ package grokkit.cli;
 
 import grokkit.errors.BadInputException;
 import grokkit.errors.ExitCodes;
+import grokkit.io.Npy;
 import grokkit.model.ModelWeights;
 import grokkit.runtime.GrokModel;
 import grokkit.runtime.RuntimeOptions;
@@ -49,7 +50,7 @@ public final class LogitsCommand implements Callable<Integer> {
         try (ModelWeights weights = ModelDirs.open(modelDir, "MODEL_DIR");
              GrokModel model = new GrokModel(weights, options)) {
             float[][] logits = model.forward(ids);
-            NpyFiles.writeFloat32(out, logits);
+            Npy.write(out, logits);
             spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: float32 [%d, %d] logits in %.2f s%n",
                     out, logits.length, model.config().vocabSize(), (System.nanoTime() - t0) / 1e9);
         }

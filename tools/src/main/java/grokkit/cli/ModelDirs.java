@@ -2,6 +2,7 @@ package grokkit.cli;
 
 import grokkit.errors.BadInputException;
 import grokkit.model.ModelWeights;
+import grokkit.shard.ShardedModel;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,8 +14,10 @@ final class ModelDirs {
 
     static ModelWeights open(Path dir, String what) throws IOException {
         if (!Files.isDirectory(dir)) throw new BadInputException(what + " " + dir + ": no such directory");
-        // TODO(shard format): return grokkit.shard.ShardedModel.open(dir) once it is merged.
-        throw new BadInputException(what + " " + dir + ": cannot open a converted model: this build has no reader for "
-                + "the sharded format (grokkit.shard) yet");
+        try {
+            return grokkit.shard.ShardedModel.open(dir);
+        } catch (BadInputException e) {
+            throw new BadInputException(what + " " + e.getMessage(), e);
+        }
     }
 }

@@ -2,6 +2,7 @@ package grokkit.cli;
 
 import grokkit.errors.BadInputException;
 import grokkit.errors.ExitCodes;
+import grokkit.model.ModelConfig;
 import grokkit.verify.GoldenSet;
 import grokkit.verify.LogitSource;
 import grokkit.verify.LogitsDirSource;
@@ -48,13 +49,17 @@ public final class VerifyCommand implements Callable<Integer> {
      * @param family      the encoding family of its weights (from the manifest), for default thresholds
      * @param description how to name it in reports
      * @param resources   closed after the run (the mapped shards), may be null
+     * @param config      the model's configuration, checked against golden.json's {@code config}; may be null
      */
-    record OpenedModel(LogitSource source, Thresholds.Family family, String description, AutoCloseable resources) {}
+    record OpenedModel(LogitSource source, Thresholds.Family family, String description, AutoCloseable resources,
+                       ModelConfig config) {}
 
     /**
      * TODO(lead): replace with the runtime once merged, e.g.
-     * {@code dir -> { var m = ShardedModel.open(dir); var g = new GrokModel(m); return new OpenedModel(g::forward,
-     * familyOf(m.manifest()), dir.toString(), m); }}
+     * {@code dir -> { var w = ShardedModel.open(dir); var g = new GrokModel(w, RuntimeOptions.defaults());
+     * return new OpenedModel(g::forward, Thresholds.Family.ofEncodings(<encoding names of w.tensors()>),
+     * dir.toString(), () -> { g.close(); w.close(); }, w.config()); }}
+     * A bad model directory must throw BadInputException (exit 2) naming the file.
      */
     static ModelOpener modelOpener = dir -> {
         throw new BadInputException(dir + ": running a converted model is not available in this build yet;"
@@ -116,6 +121,13 @@ public final class VerifyCommand implements Callable<Integer> {
         if ((modelDir == null) == (logitsDir == null)) {
             throw new BadInputException("give either MODEL_DIR or --logits-dir DIR (exactly one)");
         }
+        // Check the outputs before a possibly hours-long run, not after it.
+        if (json != null && java.nio.file.Files.isDirectory(json)) {
+            throw new BadInputException("--json " + json + ": is a directory, expected a file name");
+        }
+        if (report != null && java.nio.file.Files.exists(report) && !java.nio.file.Files.isDirectory(report)) {
+            throw new BadInputException("--report " + report + ": exists and is not a directory");
+        }
         GoldenSet set = GoldenSet.read(golden);
         set.requireMode(mode);
 
@@ -130,6 +142,7 @@ public final class VerifyCommand implements Callable<Integer> {
                 family = Thresholds.Family.LOSSLESS;
             } else {
                 opened = modelOpener.open(modelDir);
+                if (opened.config() != null) set.requireSameModel(opened.config(), "MODEL_DIR " + modelDir);
                 source = opened.source();
                 sourceName = "model " + opened.description();
                 family = opened.family();

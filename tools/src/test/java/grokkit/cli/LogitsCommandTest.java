@@ -5,16 +5,24 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+import grokkit.convert.ConvertHooks;
+import grokkit.convert.ConvertOptions;
+import grokkit.convert.Converter;
+import grokkit.io.Npy;
+import grokkit.runtime.GrokModel;
+import grokkit.runtime.RuntimeOptions;
+import grokkit.shard.ShardedModel;
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 class LogitsCommandTest {
     private static int run(StringWriter err, String... args) {
@@ -46,27 +54,66 @@ class LogitsCommandTest {
         assertThat(out).doesNotExist();
     }
 
-    @Test
-    void writesNumpyVersion1Float32CArrays(@TempDir Path tmp) throws Exception {
-        Path out = tmp.resolve("x.npy");
-        NpyFiles.writeFloat32(out, new float[][] {{1f, -2.5f, 3f}, {4f, 5f, Float.NaN}});
-        byte[] b = Files.readAllBytes(out);
-        assertThat(b[0] & 0xff).isEqualTo(0x93);
-        assertThat(new String(b, 1, 5, StandardCharsets.US_ASCII)).isEqualTo("NUMPY");
-        assertThat(b[6]).isEqualTo((byte) 1);
-        assertThat(b[7]).isEqualTo((byte) 0);
-        int headerLen = (b[8] & 0xff) | (b[9] & 0xff) << 8;
-        assertThat((10 + headerLen) % 64).isZero();
-        String header = new String(b, 10, headerLen, StandardCharsets.US_ASCII);
-        assertThat(header).startsWith("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }").endsWith("\n");
-        assertThat(b.length).isEqualTo(10 + headerLen + 6 * 4);
-        ByteBuffer data = ByteBuffer.wrap(b, 10 + headerLen, 24).order(ByteOrder.LITTLE_ENDIAN);
-        assertThat(data.getFloat()).isEqualTo(1f);
-        assertThat(data.getFloat()).isEqualTo(-2.5f);
-        assertThat(data.getFloat()).isEqualTo(3f);
-        assertThat(data.getFloat()).isEqualTo(4f);
-        try (var files = Files.list(tmp)) {
-            assertThat(files).containsExactly(out); // no temporary file left behind
+    /** Converts a committed fixture's ckpt-0 (lossless int8) into {@code out}. */
+    static Path convert(Path fixture, Path out) throws Exception {
+        try (CheckpointConversion src = new CheckpointConversion(fixture.resolve("ckpt-0"), fixture.resolve("config.json"))) {
+            new Converter(ConvertOptions.defaults().withThreads(2), new java.io.PrintWriter(new ByteArrayOutputStream()), false, ConvertHooks.NONE)
+                    .convert(src, out);
         }
+        return out;
+    }
+
+    static Path fixture(String name) {
+        return Path.of(System.getProperty("grok.root", ".")).resolve("golden-tests/fixtures").resolve(name);
+    }
+
+    @Test
+    void writesAllPositionsLogitsOfAConvertedModelAsNpy(@TempDir Path tmp) throws Exception {
+        Path model = convert(fixture("tiny-np2-p5"), tmp.resolve("model"));
+        Path out = tmp.resolve("l.npy");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "logits", model.toString(), "--tokens", "5,17,99,3", "--out", out.toString(), "--threads", "2"))
+                .as(err.toString()).isZero();
+        Npy.Header h = Npy.readHeader(out);
+        assertThat(h.descr()).isEqualTo("<f4");
+        assertThat(h.shape()).containsExactly(4, 256);
+        float[][] logits = Npy.readMatrix(out);
+        // The same forward pass in-process: the command must write exactly what the runtime computes.
+        try (ShardedModel m = ShardedModel.open(model); GrokModel g = new GrokModel(m, new RuntimeOptions(1, 0, 128))) {
+            float[][] want = g.forward(new int[] {5, 17, 99, 3});
+            for (int t = 0; t < 4; t++) for (int i = 0; i < 256; i++) assertThat(logits[t][i]).isCloseTo(want[t][i], within(1e-5f));
+        }
+        try (var files = Files.list(tmp)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("model", "l.npy"); // no temp file left
+        }
+    }
+
+    @Test
+    void sharedPublicTinyLogitsMatchTheFloat32Golden(@TempDir Path tmp) throws Exception {
+        String shared = System.getProperty("grok.shared", System.getProperty("grok.root", ".") + "/../shared");
+        Path tiny = Path.of(shared).resolve("fixtures/public-tiny").normalize();
+        Assumptions.assumeTrue(Files.isDirectory(tiny.resolve("ckpt-0")), "shared fixture " + tiny + " is absent (set -Dgrok.shared=DIR): skipping");
+        Path model = convert(tiny, tmp.resolve("model"));
+        Path out = tmp.resolve("p1.npy");
+        String tokens = "627,840,17,520,193,786,878"; // public-tiny prompt 1
+        assertThat(run(new StringWriter(), "logits", model.toString(), "--tokens", tokens, "--out", out.toString())).isZero();
+        float[][] got = Npy.readMatrix(out), golden = Npy.readMatrix(tiny.resolve("golden/p1.f32.npy"));
+        assertThat(got.length).isEqualTo(golden.length);
+        for (int t = 0; t < got.length; t++) for (int i = 0; i < got[t].length; i++)
+            assertThat(got[t][i]).as("position %d token %d", t, i).isCloseTo(golden[t][i], within(2e-3f));
+    }
+
+    @Test
+    void tokenOutOfRangeOrMissingManifestExitWithTwo(@TempDir Path tmp) throws Exception {
+        Path model = convert(fixture("tiny-np2-p5"), tmp.resolve("model"));
+        Path out = tmp.resolve("l.npy");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "logits", model.toString(), "--tokens", "5,256", "--out", out.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("token id 256 at index 1").contains("[0, 256)");
+        Files.delete(model.resolve("manifest.json"));
+        err = new StringWriter();
+        assertThat(run(err, "logits", model.toString(), "--tokens", "5", "--out", out.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("manifest");
+        assertThat(out).doesNotExist();
     }
 }

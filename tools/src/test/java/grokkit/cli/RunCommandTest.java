@@ -9,9 +9,10 @@ import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code grok run} on the bundled example checkpoint (tiny-12l) converted with its tokenizer (tiny.model). */
+/** {@code grok run} on the bundled example checkpoint (tiny-12l), converted by {@code grok convert} with its tokenizer (tiny.model). */
 class RunCommandTest {
-    static final Path TOKENIZER = FixtureModels.root().resolve("golden-tests/fixtures/tokenizer/tiny.model");
+    static final Path FIXTURES = Path.of(System.getProperty("grok.root", "..")).resolve("golden-tests/fixtures");
+    static final Path TOKENIZER = FIXTURES.resolve("tokenizer/tiny.model");
 
     @TempDir
     static Path dir;
@@ -20,7 +21,10 @@ class RunCommandTest {
     @BeforeAll
     static void convert() throws Exception {
         model = dir.resolve("tiny-12l-int8");
-        FixtureModels.convert("tiny-12l", model, TOKENIZER);
+        Path example = FIXTURES.resolve("tiny-12l");
+        TokenizeCommandTest.Result r = run("convert", example.resolve("ckpt-0").toString(), model.toString(),
+                "--model-config", example.resolve("config.json").toString(), "--tokenizer", TOKENIZER.toString(), "--threads", "1");
+        assertThat(r.code()).as(r.err()).isZero();
     }
 
     static TokenizeCommandTest.Result run(String... args) {
@@ -64,7 +68,7 @@ class RunCommandTest {
 
     @Test
     void tokenizerOfAnotherVocabularyIsExit2() {
-        Path other = FixtureModels.root().resolve("golden-tests/fixtures/tokenizer/tok-bpe.model");
+        Path other = FIXTURES.resolve("tokenizer/tok-bpe.model");
         TokenizeCommandTest.Result r = run("run", model.toString(), "--prompt", "hi", "--tokenizer", other.toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("1200 pieces").contains("vocab_size is 512");

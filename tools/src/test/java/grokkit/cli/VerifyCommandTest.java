@@ -1,6 +1,7 @@
 package grokkit.cli;
 
 import grokkit.io.Npy;
+import grokkit.model.ModelConfig;
 import grokkit.verify.KlPlot;
 import grokkit.verify.Report;
 import grokkit.verify.Thresholds;
@@ -146,6 +147,11 @@ class VerifyCommandTest {
         assertThat(err.toString()).contains("--max-mean-kl");
         assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--encoding", "int3")).isEqualTo(2);
         assertThat(run("verify")).isEqualTo(2); // --golden is required
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--report", file.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--report " + file).contains("not a directory");
+        assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--json", tmp.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--json " + tmp).contains("is a directory");
     }
 
     @Test
@@ -159,13 +165,25 @@ class VerifyCommandTest {
 
         boolean[] closed = {false};
         VerifyCommand.modelOpener = dir -> new VerifyCommand.OpenedModel(
-                tokens -> logits[tokens.length == 1 ? 0 : 1], Thresholds.Family.INT4, dir.toString(), () -> closed[0] = true);
+                tokens -> logits[tokens.length == 1 ? 0 : 1], Thresholds.Family.INT4, dir.toString(), () -> closed[0] = true,
+                null);
         Path json = tmp.resolve("m.json");
         assertThat(run("verify", model.toString(), "--golden", g.toString(), "--json", json.toString())).isZero();
         assertThat(closed[0]).isTrue();
         VerifyResult r = VerifyResult.readJson(json);
         assertThat(r.thresholds().profile()).isEqualTo("int4/f32");
         assertThat(r.source()).contains(model.toString());
+
+        // a model whose configuration contradicts golden.json's is bad input, named, and still closed
+        closed[0] = false;
+        ModelConfig other = ModelConfig.grok1();
+        VerifyCommand.modelOpener = dir -> new VerifyCommand.OpenedModel(
+                tokens -> logits[tokens.length == 1 ? 0 : 1], Thresholds.Family.INT4, dir.toString(), () -> closed[0] = true,
+                other);
+        assertThat(run("verify", model.toString(), "--golden", g.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains(g.resolve("golden.json").toString())
+                .contains("vocab_size 40 (golden) vs 131072 (model)");
+        assertThat(closed[0]).isTrue();
     }
 
     @Test

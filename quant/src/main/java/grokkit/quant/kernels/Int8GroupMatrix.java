@@ -43,7 +43,14 @@ final class Int8GroupMatrix extends SegmentMatrix {
     public void matvec(float[] x, float[] y, int from, int to) {
         checkMatvec(x, y, from, to);
         int o = from;
-        for (; o + 4 <= to; o += 4) rows4(x, y, o);
+        int vectorsPerGroup = group == groupVec ? group / L : 0;
+        if (vectorsPerGroup == 2) {
+            for (; o + 4 <= to; o += 4) rows4x2(x, y, o);
+        } else if (vectorsPerGroup > 0 && vectorsPerGroup % 2 == 0) {
+            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o);
+        } else {
+            for (; o + 4 <= to; o += 4) rows4(x, y, o);
+        }
         for (; o < to; o++) y[o] = row(x, o);
     }
 
@@ -83,6 +90,72 @@ final class Int8GroupMatrix extends SegmentMatrix {
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD) + t1;
         y[o + 2] = a2.reduceLanes(VectorOperators.ADD) + t2;
         y[o + 3] = a3.reduceLanes(VectorOperators.ADD) + t3;
+    }
+
+    /**
+     * rows4 for groups of exactly two vectors (q8 G = 32 with 16 float lanes), written out: C2
+     * compiles a nested loop of 2 trips poorly; this runs ~3× faster than {@link #rows4} there.
+     */
+    private void rows4x2(float[] x, float[] y, int o) {
+        long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
+        long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0, i = 0; g < groups; g++, i += 2 * L) {
+            FloatVector x0 = FloatVector.fromArray(F, x, i);
+            FloatVector x1 = FloatVector.fromArray(F, x, i + L);
+            FloatVector s0 = load(r0 + i).mul(x0);
+            s0 = load(r0 + i + L).fma(x1, s0);
+            FloatVector s1 = load(r1 + i).mul(x0);
+            s1 = load(r1 + i + L).fma(x1, s1);
+            FloatVector s2 = load(r2 + i).mul(x0);
+            s2 = load(r2 + i + L).fma(x1, s2);
+            FloatVector s3 = load(r3 + i).mul(x0);
+            s3 = load(r3 + i + L).fma(x1, s3);
+            a0 = s0.fma(FloatVector.broadcast(F, scale(c0 + g)), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, scale(c1 + g)), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * rows4 for groups of an even number of vectors (G = 64, 128, in/8, in): one flat loop over
+     * vector pairs that applies the scale when it crosses a group boundary. A flat loop with a
+     * predictable branch compiles better than a nested loop of few trips, and stays small
+     * enough for C2 to inline every Vector API call (fully unrolled bodies for G = 128 do not).
+     */
+    private void rows4Pairs(float[] x, float[] y, int o) {
+        long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
+        long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        for (int i = 0, g = 0, left = group; i < in; i += 2 * L) {
+            FloatVector xa = FloatVector.fromArray(F, x, i);
+            FloatVector xb = FloatVector.fromArray(F, x, i + L);
+            s0 = load(r0 + i + L).fma(xb, load(r0 + i).fma(xa, s0));
+            s1 = load(r1 + i + L).fma(xb, load(r1 + i).fma(xa, s1));
+            s2 = load(r2 + i + L).fma(xb, load(r2 + i).fma(xa, s2));
+            s3 = load(r3 + i + L).fma(xb, load(r3 + i).fma(xa, s3));
+            left -= 2 * L;
+            if (left == 0) {
+                a0 = s0.fma(FloatVector.broadcast(F, scale(c0 + g)), a0);
+                a1 = s1.fma(FloatVector.broadcast(F, scale(c1 + g)), a1);
+                a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
+                a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
+                s0 = zero; s1 = zero; s2 = zero; s3 = zero;
+                g++;
+                left = group;
+            }
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     private float row(float[] x, int o) {

@@ -54,16 +54,15 @@ final class Q4Matrix extends SegmentMatrix {
 
     @Override int chunkAlignment() { return group; }
 
-    /** Σ x over each group. */
+    /**
+     * Σ x over each group. Plain scalar code on purpose: it runs once per call, so it may run
+     * interpreted for a long time, where scalar loops are fast and Vector API code is very slow.
+     */
     private float[] groupSums(float[] x) {
         float[] sums = new float[groups];
         for (int g = 0; g < groups; g++) {
-            int i0 = g * group;
-            FloatVector a = FloatVector.zero(F);
-            int j = 0;
-            for (int bound = F.loopBound(group); j < bound; j += L) a = a.add(FloatVector.fromArray(F, x, i0 + j));
-            float s = a.reduceLanes(VectorOperators.ADD);
-            for (; j < group; j++) s += x[i0 + j];
+            float s = 0;
+            for (int i = g * group, end = i + group; i < end; i++) s += x[i];
             sums[g] = s;
         }
         return sums;
@@ -75,7 +74,10 @@ final class Q4Matrix extends SegmentMatrix {
         if (from == to) return;
         float[] xs = groupSums(x);
         int o = from;
-        for (; o + 4 <= to; o += 4) rows4(x, xs, y, o);
+        switch (half == halfVec ? half / L : 0) {
+            case 0 -> { for (; o + 4 <= to; o += 4) rows4(x, xs, y, o); }
+            default -> { for (; o + 4 <= to; o += 4) rows4Flat(x, xs, y, o); }
+        }
         for (; o < to; o++) y[o] = row(x, xs, o);
     }
 
@@ -119,6 +121,48 @@ final class Q4Matrix extends SegmentMatrix {
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD) + t1;
         y[o + 2] = a2.reduceLanes(VectorOperators.ADD) + t2;
         y[o + 3] = a3.reduceLanes(VectorOperators.ADD) + t3;
+    }
+
+    /**
+     * rows4 for half-groups of whole byte vectors (G = 32, 64, 128 with 16 lanes): one flat loop over
+     * byte vectors that applies the scale when it crosses a group boundary (a flat loop with a
+     * predictable branch compiles better than a nested loop of few trips).
+     */
+    private void rows4Flat(float[] x, float[] xs, float[] y, int o) {
+        long r0 = o * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        int g = 0, j = 0, i0 = 0;
+        for (long d = 0; d < rowBytes; d += L) {
+            FloatVector xl = FloatVector.fromArray(F, x, i0 + j);
+            FloatVector xh = FloatVector.fromArray(F, x, i0 + half + j);
+            ByteVector q0 = bytes(r0 + d), q1 = bytes(r1 + d), q2 = bytes(r2 + d), q3 = bytes(r3 + d);
+            s0 = high(q0).fma(xh, low(q0).fma(xl, s0));
+            s1 = high(q1).fma(xh, low(q1).fma(xl, s1));
+            s2 = high(q2).fma(xh, low(q2).fma(xl, s2));
+            s3 = high(q3).fma(xh, low(q3).fma(xl, s3));
+            j += L;
+            if (j == half) {
+                float k0 = scale(c0 + g), k1 = scale(c1 + g), k2 = scale(c2 + g), k3 = scale(c3 + g);
+                a0 = s0.fma(FloatVector.broadcast(F, k0), a0);
+                a1 = s1.fma(FloatVector.broadcast(F, k1), a1);
+                a2 = s2.fma(FloatVector.broadcast(F, k2), a2);
+                a3 = s3.fma(FloatVector.broadcast(F, k3), a3);
+                float m = xs[g];
+                t0 += k0 * m; t1 += k1 * m; t2 += k2 * m; t3 += k3 * m;
+                s0 = zero; s1 = zero; s2 = zero; s3 = zero;
+                g++;
+                j = 0;
+                i0 += group;
+            }
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD) - 8 * t0;
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD) - 8 * t1;
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD) - 8 * t2;
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD) - 8 * t3;
     }
 
     /** Unsigned nibbles of the byte at {@code off} times the two inputs they feed. */

@@ -24,6 +24,7 @@ import java.nio.file.NoSuchFileException;
                 BenchCommand.class,
                 LogitsCommand.class,
                 TokenizeCommand.class,
+                RunCommand.class,
                 InspectCommand.class,
         })
 public final class GrokCli {

@@ -81,24 +81,36 @@ final class MatrixView {
     }
 
     /** int8 values of output rows {@code [o0, o0 + rows)} into {@code dst[t·in + i]}. */
-    void readInt8(int o0, int rows, byte[] dst, byte[] tmp) {
+    void readInt8(int o0, int rows, byte[] dst) {
         MemorySegment seg = array.data();
         if (strideIn == 1) {
             for (int t = 0; t < rows; t++) MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (o0 + t) * strideOut, dst, t * in, in);
             return;
         }
-        for (int i0 = 0; i0 < in; i0 += BLOCK) {
-            int bi = Math.min(BLOCK, in - i0);
-            for (int k = 0; k < bi; k++)
-                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (i0 + k) * strideIn + o0 * strideOut, tmp, k * rows, rows);
-            int k8 = bi & ~7, t8 = rows & ~7;
-            for (int k = 0; k < k8; k += 8)
-                for (int t = 0; t < t8; t += 8) Transpose.bytes8x8(tmp, k * rows + t, rows, dst, t * in + i0 + k, in);
-            // edges not covered by whole 8×8 blocks
-            for (int t = 0; t < rows; t++) {
-                int d = t * in + i0;
-                for (int k = t < t8 ? k8 : 0; k < bi; k++) dst[d + k] = tmp[k * rows + t];
-            }
+        if (strideOut != 1) {
+            for (int t = 0; t < rows; t++)
+                for (int i = 0; i < in; i++) dst[t * in + i] = seg.get(ValueLayout.JAVA_BYTE, base + i * strideIn + (o0 + t) * strideOut);
+            return;
+        }
+        // BLOCK input rows at a time: bulk-copy their `rows` bytes to the heap (one liveness check
+        // per row, not per access of the mapped segment), then transpose 8×8 blocks as longs,
+        // finishing each 64-byte line of the output (8 outputs × 64 inputs) before the next:
+        // output rows are `in` bytes apart (6144, 32768), which would otherwise thrash a few
+        // cache sets.
+        MemorySegment d = MemorySegment.ofArray(dst);
+        byte[] block = new byte[BLOCK * rows];
+        MemorySegment b = MemorySegment.ofArray(block);
+        int i8 = in & ~7, t8 = rows & ~7;
+        for (int i0 = 0; i0 < i8; i0 += BLOCK) {
+            int bi = Math.min(BLOCK, i8 - i0);
+            for (int k = 0; k < bi; k++) MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (i0 + k) * strideIn + o0, block, k * rows, rows);
+            for (int t = 0; t < t8; t += 8)
+                for (int k = 0; k < bi; k += 8) Transpose.bytes8x8(b, (long) k * rows + t, rows, d, (long) t * in + i0 + k, in);
+        }
+        // edges not covered by whole 8×8 blocks
+        for (int t = 0; t < rows; t++) {
+            for (int i = t < t8 ? i8 : 0; i < in; i++)
+                dst[t * in + i] = seg.get(ValueLayout.JAVA_BYTE, base + i * strideIn + (o0 + t) * strideOut);
         }
     }
 
@@ -127,7 +139,7 @@ final class MatrixView {
     void readFloats(int o0, int rows, float[] dst, byte[] bytes, float[] tmp) {
         MemorySegment seg = array.data();
         if (scales != null) {
-            readInt8(o0, rows, bytes, new byte[BLOCK * rows]);
+            readInt8(o0, rows, bytes);
             int r = blockRows();
             for (int t = 0; t < rows; t++) {
                 for (int b = 0; b < blocks; b++) {

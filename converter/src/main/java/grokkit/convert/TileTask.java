@@ -54,7 +54,7 @@ final class TileTask implements Callable<TileTask.Tile> {
         int scaleOffset = Math.toIntExact(spec.scaleBytes(in, o0));
         if (spec.name().equals(EncodingSpec.INT8_ROWBLOCK)) {
             // Lossless: xAI's int8 values transposed, and their bf16 scales per (row, block).
-            v.readInt8(o0, rows, w, sc.bytes(MatrixView.BLOCK * rows));
+            v.readInt8(o0, rows, w);
             int blocks = v.blocks;
             for (int t = 0; t < rows; t++) {
                 for (int b = 0; b < blocks; b++) {

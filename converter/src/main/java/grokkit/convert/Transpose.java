@@ -1,12 +1,12 @@
 package grokkit.convert;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /** Byte-matrix transposition in 8×8 blocks, eight bytes at a time (the int8 [in, out] → out-major step). */
 final class Transpose {
-    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Transpose() {}
 
@@ -15,11 +15,11 @@ final class Transpose {
      * of 8 bytes as longs, transposes them with three rounds of masked swaps (4×4, 2×2, 1×1
      * byte blocks), writes 8 longs.
      */
-    static void bytes8x8(byte[] src, int s, int srcStride, byte[] dst, int d, int dstStride) {
-        long r0 = (long) LONG.get(src, s), r1 = (long) LONG.get(src, s + srcStride);
-        long r2 = (long) LONG.get(src, s + 2 * srcStride), r3 = (long) LONG.get(src, s + 3 * srcStride);
-        long r4 = (long) LONG.get(src, s + 4 * srcStride), r5 = (long) LONG.get(src, s + 5 * srcStride);
-        long r6 = (long) LONG.get(src, s + 6 * srcStride), r7 = (long) LONG.get(src, s + 7 * srcStride);
+    static void bytes8x8(MemorySegment src, long s, long srcStride, MemorySegment dst, long d, long dstStride) {
+        long r0 = src.get(LONG, s), r1 = src.get(LONG, s + srcStride);
+        long r2 = src.get(LONG, s + 2 * srcStride), r3 = src.get(LONG, s + 3 * srcStride);
+        long r4 = src.get(LONG, s + 4 * srcStride), r5 = src.get(LONG, s + 5 * srcStride);
+        long r6 = src.get(LONG, s + 6 * srcStride), r7 = src.get(LONG, s + 7 * srcStride);
         long t;
         // Round 1: exchange the upper 4 columns of rows 0-3 with the lower 4 columns of rows 4-7.
         t = ((r0 >>> 32) ^ r4) & 0xFFFFFFFFL; r4 ^= t; r0 ^= t << 32;
@@ -36,13 +36,13 @@ final class Transpose {
         t = ((r2 >>> 8) ^ r3) & 0x00FF00FF00FF00FFL; r3 ^= t; r2 ^= t << 8;
         t = ((r4 >>> 8) ^ r5) & 0x00FF00FF00FF00FFL; r5 ^= t; r4 ^= t << 8;
         t = ((r6 >>> 8) ^ r7) & 0x00FF00FF00FF00FFL; r7 ^= t; r6 ^= t << 8;
-        LONG.set(dst, d, r0);
-        LONG.set(dst, d + dstStride, r1);
-        LONG.set(dst, d + 2 * dstStride, r2);
-        LONG.set(dst, d + 3 * dstStride, r3);
-        LONG.set(dst, d + 4 * dstStride, r4);
-        LONG.set(dst, d + 5 * dstStride, r5);
-        LONG.set(dst, d + 6 * dstStride, r6);
-        LONG.set(dst, d + 7 * dstStride, r7);
+        dst.set(LONG, d, r0);
+        dst.set(LONG, d + dstStride, r1);
+        dst.set(LONG, d + 2 * dstStride, r2);
+        dst.set(LONG, d + 3 * dstStride, r3);
+        dst.set(LONG, d + 4 * dstStride, r4);
+        dst.set(LONG, d + 5 * dstStride, r5);
+        dst.set(LONG, d + 6 * dstStride, r6);
+        dst.set(LONG, d + 7 * dstStride, r7);
     }
 }

@@ -38,6 +38,11 @@ abstract class ModelBench {
     @Option(names = "--layers", paramLabel = "N", description = "Layers to build (default: 4 for small, 1 for grok1-layer).")
     Integer layers;
 
+    @Option(names = "--experts", paramLabel = "N",
+            description = "Build only N experts (num_selected_experts stays): a decode step reads the same bytes "
+                    + "(the selected experts) with far less memory; prefill then groups more tokens per expert.")
+    Integer experts;
+
     @Option(names = "--project-layers", paramLabel = "N",
             description = "Also report the time per token projected to N layers (default: 64 for grok1-layer).")
     Integer projectLayers;
@@ -64,6 +69,15 @@ abstract class ModelBench {
     }
 
     ModelConfig config() throws BadInputException {
+        ModelConfig c = shapeConfig();
+        if (experts == null) return c;
+        if (experts < c.numSelectedExperts()) throw new BadInputException("--experts must be >= num_selected_experts (" + c.numSelectedExperts() + ")");
+        return new ModelConfig(c.vocabSize(), c.embSize(), c.keySize(), c.numQHeads(), c.numKvHeads(), c.numLayers(), experts,
+                c.numSelectedExperts(), c.wideningFactor(), c.ffnSize(), c.embeddingMultiplierScale(), c.outputMultiplierScale(),
+                c.attnOutputMultiplier(), c.attnLogitCap(), c.rmsNormEps(), c.ropeBase(), c.padToken(), c.eosToken(), c.sequenceLen());
+    }
+
+    private ModelConfig shapeConfig() throws BadInputException {
         return switch (shape) {
             case "small" -> withLayers(RandomModel.smallGrokShape(), layers == null ? 4 : layers);
             case "grok1-layer" -> RandomModel.grok1Widths(layers == null ? 1 : layers);
@@ -112,8 +126,8 @@ abstract class ModelBench {
         }
         long t0 = System.nanoTime();
         RandomModel m = new RandomModel(c, encoding, embeddingEncoding == null ? encoding : embeddingEncoding, 1);
-        out.printf(Locale.ROOT, "model: %s shape, %d layers, %s weights (%s embeddings), %.2f GB, built in %.1f s%n",
-                shape, c.numLayers(), encoding, embeddingEncoding == null ? encoding : embeddingEncoding,
+        out.printf(Locale.ROOT, "model: %s shape, %d layers, %d experts (top-%d), %s weights (%s embeddings), %.2f GB, built in %.1f s%n",
+                shape, c.numLayers(), c.numExperts(), c.numSelectedExperts(), encoding, embeddingEncoding == null ? encoding : embeddingEncoding,
                 m.bytes() / 1e9, (System.nanoTime() - t0) / 1e9);
         return m;
     }

@@ -129,8 +129,11 @@ public final class RandomModel implements ModelWeights {
         float std = (float) (1 / Math.sqrt(in));
         switch (spec.name()) {
             case EncodingSpec.F32 -> {
+                // 64 Ki distinct values tiled: Grok-1's f32 embedding table is 805 M floats.
                 SplittableRandom r = new SplittableRandom(in * 31L + out);
-                for (long i = 0; i < wBytes / 4; i++) w.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) (r.nextGaussian() * std));
+                float[] vals = new float[65536];
+                for (int i = 0; i < vals.length; i++) vals[i] = (float) (r.nextGaussian() * std);
+                tile(w, MemorySegment.ofArray(vals));
             }
             case EncodingSpec.BF16 -> {
                 // Random bf16 bit patterns would include NaNs and huge values: use a few fixed magnitudes.

@@ -24,6 +24,11 @@ import java.util.Locale;
  *     {@code q ∈ [-8, 7]}; w = q·scale</td><td>f16 or bf16, groupSize 32/64/128</td></tr>
  * <tr><td>{@code q4_0}</td><td>as q4 with G = 32 and f16 scales (llama.cpp's Q4_0 block math; a
  *     comparison baseline)</td><td>f16</td></tr>
+ * <tr><td>{@code q4nl}</td><td>as q4, but a nibble c is a code on a fixed non-uniform grid:
+ *     w = scale·{@code Q4Nl.LEVELS[c]} (16 int8 levels, dense near zero). {@code in} need not be
+ *     a multiple of G: each row has ceil(in/G) groups of G/2 bytes, and the missing inputs of a
+ *     ragged last group hold code {@code Q4Nl.ZERO_CODE} and are never read</td>
+ *     <td>f16 (default) or bf16, ceil(in/G) per row; any even G (default 32 = 4.5 bits/weight)</td></tr>
  * </table>
  *
  * @param name      encoding name as written in the manifest
@@ -37,6 +42,7 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
     public static final String Q8 = "q8";
     public static final String Q4 = "q4";
     public static final String Q4_0 = "q4_0";
+    public static final String Q4NL = "q4nl";
 
     public static EncodingSpec f32() { return new EncodingSpec(F32, 0, "none"); }
     public static EncodingSpec bf16() { return new EncodingSpec(BF16, 0, "none"); }
@@ -44,6 +50,7 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
     public static EncodingSpec q8(int groupSize, String scaleType) { return new EncodingSpec(Q8, groupSize, scaleType); }
     public static EncodingSpec q4(int groupSize, String scaleType) { return new EncodingSpec(Q4, groupSize, scaleType); }
     public static EncodingSpec q4_0() { return new EncodingSpec(Q4_0, 32, "f16"); }
+    public static EncodingSpec q4nl(int groupSize, String scaleType) { return new EncodingSpec(Q4NL, groupSize, scaleType); }
 
     /** Bytes of the weights region of an {@code [in, out]} matrix. */
     public long weightBytes(int in, int out) {
@@ -53,13 +60,19 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
             case BF16 -> 2 * n;
             case INT8_ROWBLOCK, Q8 -> n;
             case Q4, Q4_0 -> n / 2;
+            case Q4NL -> (long) out * groupsPerRow(in) * (groupSize / 2);
             default -> throw new IllegalArgumentException("unknown encoding " + name);
         };
     }
 
     /** Bytes of the scales region of an {@code [in, out]} matrix. */
     public long scaleBytes(int in, int out) {
-        return groupSize == 0 ? 0 : 2L * out * (in / groupSize);
+        return groupSize == 0 ? 0 : 2L * out * groupsPerRow(in);
+    }
+
+    /** Scales per stored row: {@code ceil(in / groupSize)} (only q4nl allows a ragged last group). */
+    public int groupsPerRow(int in) {
+        return groupSize == 0 ? 0 : (in + groupSize - 1) / groupSize;
     }
 
     /** Bits per weight including scales. */
@@ -69,6 +82,11 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
 
     /** Throws unless this spec can encode an {@code [in, out]} matrix. */
     public void checkShape(int in, int out) {
+        if (Q4NL.equals(name)) {
+            if (groupSize <= 0 || groupSize % 2 != 0)
+                throw new IllegalArgumentException(name + ": group size must be positive and even, got " + groupSize);
+            return;
+        }
         if (groupSize < 0 || (groupSize > 0 && in % groupSize != 0))
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "%s: input dimension %d is not a multiple of the group size %d", name, in, groupSize));

@@ -152,6 +152,30 @@ def quant_scale_super(X, Wt, levels, d, per_super, bits):
     return best
 
 
+def quant_scale_log8(X, Wt, levels, d, shape, G):
+    """8-bit group scales: sign + 7-bit k with |d| = S·2^(-k/16), S = the matrix's (expert's) largest |d| (f32,
+    stored once). Tries the two lattice points around the searched d and keeps the better after re-assigning levels."""
+    E = shape[0]
+    de = d.reshape(E, -1)
+    S = np.abs(de).max(1, keepdims=True)
+    S = np.where(S == 0, 1e-30, S)
+    kf = -16 * np.log2(np.maximum(np.abs(de), 1e-38) / S)
+    best, berr = None, None
+    for k in (np.floor(kf), np.ceil(kf)):
+        k = np.clip(k, 0, 127)
+        dd = (np.sign(de) * S * 2.0 ** (-k / 16)).reshape(-1)
+        idx = requant(X, Wt, levels, dd)
+        Y = dd[:, None] * levels[idx]
+        err = (Wt * (X - Y) ** 2).sum(1)
+        if best is None:
+            best, berr = Y, err
+        else:
+            m = err < berr
+            best[m] = Y[m]
+            berr = np.where(m, err, berr)
+    return best
+
+
 FACT = np.linspace(0.75, 1.25, 41)
 
 
@@ -180,6 +204,18 @@ def method(name, W, imp, cfg):
     imp: [E, in] mean x² of the inputs each expert saw (None if no calibration)."""
     spec = METHODS.setdefault(name, parse_method(name))
     G = spec.get("G", 32)
+    W_orig = W
+    eq = None
+    if spec.get("eq"):
+        # per-input-channel equalisation: W = diag(c)·W', quantize W', runtime computes (x∘c)·W'.
+        # c = the channel's RMS over outputs (loud channels get their own range), stored as f16.
+        c = np.sqrt((W.astype(np.float64) ** 2).mean(axis=2)) ** spec["eq"]
+        c = f16(c / np.median(c, axis=1, keepdims=True))
+        c = np.where(c == 0, 1, c)
+        eq = c
+        W = W / c[:, :, None]
+        imp = (imp if spec.get("imatrix") else np.ones_like(c)) * c ** 2
+        spec = dict(spec, imatrix=True)
     X = to_groups(W, G)
     pad = padded(W.shape[1], G) / W.shape[1]  # storage of a ragged last group counts in bpw
     Wt = imp_groups(imp, W.shape, G) if spec.get("imatrix") else pad_mask(W.shape, G)
@@ -187,6 +223,15 @@ def method(name, W, imp, cfg):
         n = pad_mask(W.shape, G).sum(1, keepdims=True)
         s2 = 2 * (X ** 2).sum(1, keepdims=True) / n
         Wt = Wt * np.sqrt(s2 + X ** 2)
+    kind = spec["kind"]
+    side = 16 / W.shape[2] if eq is not None else 0.0
+    if eq is not None:
+        Wq, bpw = method_core(spec, X, Wt, W, G, pad)
+        return (Wq * eq[:, :, None]).astype(np.float32), bpw + side
+    return method_core(spec, X, Wt, W, G, pad)
+
+
+def method_core(spec, X, Wt, W, G, pad):
     kind = spec["kind"]
     if kind == "q4_0":
         return from_groups(q4_0(X), W.shape), 4.5 * pad
@@ -200,7 +245,10 @@ def method(name, W, imp, cfg):
         spec.setdefault("_codebooks", []).append(levels.tolist())
     d, idx = grid_search(X, Wt, levels, spec.get("factors", FACT))
     sc = spec.get("scales", "f16")
-    if sc == "f16":
+    if sc == "log8":
+        Y = quant_scale_log8(X, Wt, levels, d, W.shape, G)
+        bpw = 4 + 8 / G
+    elif sc == "f16":
         Y = quant_scale_f16(X, Wt, levels, d, idx)
         bpw = 4 + 16 / G
     else:
@@ -229,6 +277,10 @@ def parse_method(name):
             spec["scales"] = (int(b), int(per))
         elif p == "imx":
             spec["imatrix"] = True
+        elif p == "L8":
+            spec["scales"] = "log8"
+        elif p.startswith("eq"):
+            spec["eq"] = float(p[2:]) if len(p) > 2 else 1.0
         elif p == "nlw":
             spec["nlw"] = True
         elif p == "imxw":

@@ -24,16 +24,18 @@ import java.util.Locale;
  *     {@code q ∈ [-8, 7]}; w = q·scale</td><td>f16 or bf16, groupSize 32/64/128</td></tr>
  * <tr><td>{@code q4_0}</td><td>as q4 with G = 32 and f16 scales (llama.cpp's Q4_0 block math; a
  *     comparison baseline)</td><td>f16</td></tr>
- * <tr><td>{@code q4nl}</td><td>as q4, but a nibble c is a code on a fixed non-uniform grid:
- *     w = scale·{@code Q4Nl.LEVELS[c]} (16 int8 levels, dense near zero). {@code in} need not be
- *     a multiple of G: each row has ceil(in/G) groups of G/2 bytes, and the missing inputs of a
- *     ragged last group hold code {@code Q4Nl.ZERO_CODE} and are never read</td>
- *     <td>f16 (default) or bf16, ceil(in/G) per row; any even G (default 32 = 4.5 bits/weight)</td></tr>
+ * <tr><td>{@code q4nl}</td><td>as q4 (nibble layout), but a nibble is a code on a fixed non-uniform
+ *     grid, and {@code in} need not be a multiple of G: each row has ceil(in/G) groups of G/2
+ *     bytes; the missing inputs of a ragged last group hold code 8 and are never read.
+ *     {@code W[i,o] = c[i]·groupScale·LEVELS[code]} — see {@link Q4Nl}</td>
+ *     <td>{@code log8}: out×ceil(in/G) bytes (sign + 7-bit log2 step of a per-matrix float32
+ *     base S), then, 4-aligned, S (float32) and {@code in} f16 channel scales c. Default G = 32:
+ *     4.25 bits/weight + 16·in bits per matrix</td></tr>
  * </table>
  *
  * @param name      encoding name as written in the manifest
  * @param groupSize inputs per scale (0 for f32/bf16)
- * @param scaleType {@code "bf16"}, {@code "f16"} or {@code "none"}
+ * @param scaleType {@code "bf16"}, {@code "f16"}, {@code "log8"} (q4nl only) or {@code "none"}
  */
 public record EncodingSpec(String name, int groupSize, String scaleType) {
     public static final String F32 = "f32";
@@ -50,7 +52,8 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
     public static EncodingSpec q8(int groupSize, String scaleType) { return new EncodingSpec(Q8, groupSize, scaleType); }
     public static EncodingSpec q4(int groupSize, String scaleType) { return new EncodingSpec(Q4, groupSize, scaleType); }
     public static EncodingSpec q4_0() { return new EncodingSpec(Q4_0, 32, "f16"); }
-    public static EncodingSpec q4nl(int groupSize, String scaleType) { return new EncodingSpec(Q4NL, groupSize, scaleType); }
+    /** {@code q4nl} with log-coded group scales ({@link Q4Nl}); G = 32 is the default int4 for experts. */
+    public static EncodingSpec q4nl(int groupSize) { return new EncodingSpec(Q4NL, groupSize, "log8"); }
 
     /** Bytes of the weights region of an {@code [in, out]} matrix. */
     public long weightBytes(int in, int out) {
@@ -67,6 +70,7 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
 
     /** Bytes of the scales region of an {@code [in, out]} matrix. */
     public long scaleBytes(int in, int out) {
+        if (Q4NL.equals(name)) return Q4Nl.scaleBytes(in, out, groupSize);
         return groupSize == 0 ? 0 : 2L * out * groupsPerRow(in);
     }
 
@@ -85,6 +89,8 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
         if (Q4NL.equals(name)) {
             if (groupSize <= 0 || groupSize % 2 != 0)
                 throw new IllegalArgumentException(name + ": group size must be positive and even, got " + groupSize);
+            if (!"log8".equals(scaleType))
+                throw new IllegalArgumentException(name + ": scale type must be log8, got " + scaleType);
             return;
         }
         if (groupSize < 0 || (groupSize > 0 && in % groupSize != 0))

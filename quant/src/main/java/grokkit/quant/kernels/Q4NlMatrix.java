@@ -34,7 +34,6 @@ public final class Q4NlMatrix implements WeightMatrix {
     private static final int PARTS = Math.max(1, 16 / L);
     private static final ByteVector TABLE = ByteVector.fromArray(B, Q4Nl.levels(), 0);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     private static final float[] LEVEL = new float[16];
 
     static {
@@ -52,7 +51,11 @@ public final class Q4NlMatrix implements WeightMatrix {
     /** Groups with all G inputs present. */
     private final int fullGroups;
     private final long rowBytes;
-    private final boolean bf16Scales;
+    /** Group-scale byte → scale (S·±2^(-k/16)), and the channel scales c. */
+    private final float[] scaleTable;
+    private final float[] channel;
+    /** Scratch for x∘c, one per thread (matvec is called from many threads on one matrix). */
+    private final ThreadLocal<float[]> scaled;
     /** True when each half-group is whole 16-byte loads and the float shape divides 16 lanes. */
     private final boolean vector;
 
@@ -60,8 +63,6 @@ public final class Q4NlMatrix implements WeightMatrix {
         if (!EncodingSpec.Q4NL.equals(spec.name())) throw new IllegalArgumentException("not a q4nl spec: " + spec);
         if (in <= 0 || out <= 0) throw new IllegalArgumentException("q4nl: bad shape in=" + in + " out=" + out);
         spec.checkShape(in, out);
-        if (!"f16".equals(spec.scaleType()) && !"bf16".equals(spec.scaleType()))
-            throw new IllegalArgumentException("q4nl: scale type must be f16 or bf16, got " + spec.scaleType());
         if (weights.byteSize() < spec.weightBytes(in, out) || scales.byteSize() < spec.scaleBytes(in, out))
             throw new IllegalArgumentException("q4nl [in=" + in + ", out=" + out + "]: regions of " + weights.byteSize()
                     + "/" + scales.byteSize() + " bytes, need " + spec.weightBytes(in, out) + "/" + spec.scaleBytes(in, out));
@@ -75,7 +76,11 @@ public final class Q4NlMatrix implements WeightMatrix {
         this.groups = spec.groupsPerRow(in);
         this.fullGroups = in / group;
         this.rowBytes = (long) groups * half;
-        this.bf16Scales = "bf16".equals(spec.scaleType());
+        float base = Q4Nl.base(scales, in, out, group);
+        if (!Float.isFinite(base) || base <= 0) throw new IllegalArgumentException("q4nl [in=" + in + ", out=" + out + "]: bad base scale " + base);
+        this.scaleTable = Q4Nl.groupScaleTable(base);
+        this.channel = Q4Nl.channelScales(scales, in, out, group);
+        this.scaled = ThreadLocal.withInitial(() -> new float[in]);
         this.vector = half % 16 == 0 && 16 % L == 0;
     }
 
@@ -90,8 +95,17 @@ public final class Q4NlMatrix implements WeightMatrix {
     }
 
     private float scale(long index) {
-        short bits = scales.get(LE_SHORT, 2 * index);
-        return bf16Scales ? Float.intBitsToFloat((bits & 0xffff) << 16) : Float.float16ToFloat(bits);
+        return scaleTable[scales.get(ValueLayout.JAVA_BYTE, index) & 0xff];
+    }
+
+    /** x∘c into a per-thread scratch array. */
+    private float[] scaleInput(float[] x) {
+        float[] xc = scaled.get();
+        int i = 0;
+        for (int bound = F.loopBound(in); i < bound; i += L)
+            FloatVector.fromArray(F, x, i).mul(FloatVector.fromArray(F, channel, i)).intoArray(xc, i);
+        for (; i < in; i++) xc[i] = x[i] * channel[i];
+        return xc;
     }
 
     @Override
@@ -99,7 +113,9 @@ public final class Q4NlMatrix implements WeightMatrix {
         Objects.checkFromToIndex(from, to, out);
         if (x.length < in) throw new IllegalArgumentException("x has " + x.length + " elements, need in=" + in + " for " + this);
         if (y.length < to) throw new IllegalArgumentException("y has " + y.length + " elements, need at least " + to + " for " + this);
-        for (int o = from; o < to; o++) y[o] = row(x, o);
+        if (from == to) return;
+        float[] xc = scaleInput(x);
+        for (int o = from; o < to; o++) y[o] = row(xc, o);
     }
 
     private float row(float[] x, int o) {
@@ -157,6 +173,7 @@ public final class Q4NlMatrix implements WeightMatrix {
             dequantizeColumn(o, w);
             for (int t = 0; t < x.length; t++) y[t][o] = dot(x[t], w, in);
         }
+        // (dequantizeColumn already applies c; a tiled version would scale x once instead.)
     }
 
     private static float dot(float[] a, float[] b, int n) {
@@ -185,8 +202,9 @@ public final class Q4NlMatrix implements WeightMatrix {
                     ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
                     ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
                     for (int p = 0; p < PARTS; p++) {
-                        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(sv).intoArray(dst, i0 + j + p * L);
-                        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(sv).intoArray(dst, i0 + half + j + p * L);
+                        int il = i0 + j + p * L, ih = il + half;
+                        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, il)).intoArray(dst, il);
+                        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, ih)).intoArray(dst, ih);
                     }
                 }
             }
@@ -197,8 +215,8 @@ public final class Q4NlMatrix implements WeightMatrix {
             int i0 = g * group, n = Math.min(group, in - i0);
             for (int j = 0; j < half; j++) {
                 int v = weights.get(ValueLayout.JAVA_BYTE, b + j) & 0xff;
-                if (j < n) dst[i0 + j] = LEVEL[v & 15] * s;
-                if (j + half < n) dst[i0 + half + j] = LEVEL[v >>> 4] * s;
+                if (j < n) dst[i0 + j] = channel[i0 + j] * (s * LEVEL[v & 15]);
+                if (j + half < n) dst[i0 + half + j] = channel[i0 + half + j] * (s * LEVEL[v >>> 4]);
             }
         }
     }

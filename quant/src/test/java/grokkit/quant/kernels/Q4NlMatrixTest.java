@@ -32,8 +32,8 @@ class Q4NlMatrixTest {
     /** Encodes rows, writes weights and scales to one file (scales at a 64-aligned offset) and maps it. */
     static WeightMatrixFixture mapped(Path dir, EncodingSpec spec, int in, int out, long seed, Arena arena) throws IOException {
         float[] src = randomRows(out, in, seed);
-        byte[] w = new byte[(int) spec.weightBytes(in, out)], s = new byte[(int) spec.scaleBytes(in, out)];
-        new Q4NlEncoder(spec, null).encodeRows(src, 0, out, in, w, 0, s, 0);
+        byte[][] enc = Q4NlEncoder.prepare(spec, src, in, out, null).encodeMatrix(src, out);
+        byte[] w = enc[0], s = enc[1];
         long sOff = (w.length + 63) / 64 * 64;
         Path f = dir.resolve("m-" + spec.groupSize() + "-" + in + "-" + out + ".bin");
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
@@ -42,7 +42,7 @@ class Q4NlMatrixTest {
             MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, sOff + s.length, arena);
             MemorySegment ws = all.asSlice(0, w.length), ss = all.asSlice(sOff, s.length);
             float[][] ref = new float[out][in];
-            for (int o = 0; o < out; o++) Q4Nl.dequantizeRow(spec, ws, ss, in, o, ref[o]);
+            for (int o = 0; o < out; o++) Q4Nl.dequantizeRow(spec, ws, ss, in, out, o, ref[o]);
             return new WeightMatrixFixture(new Q4NlMatrix(spec, ws, ss, in, out), ref);
         }
     }
@@ -61,10 +61,10 @@ class Q4NlMatrixTest {
         return s;
     }
 
-    @ParameterizedTest(name = "G={0} in={1} out={2} scales={3}")
-    @CsvSource({"32,256,37,f16", "64,512,9,f16", "32,344,11,f16", "128,384,5,bf16", "16,96,7,f16", "32,20,3,f16"})
-    void matvecMatmulAndColumnsAgreeWithTheScalarReference(int g, int in, int out, String st, @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
-        EncodingSpec spec = EncodingSpec.q4nl(g, st);
+    @ParameterizedTest(name = "G={0} in={1} out={2}")
+    @CsvSource({"32,256,37", "64,512,9", "32,344,11", "128,384,5", "16,96,7", "32,20,3"})
+    void matvecMatmulAndColumnsAgreeWithTheScalarReference(int g, int in, int out, @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        EncodingSpec spec = EncodingSpec.q4nl(g);
         try (Arena arena = Arena.ofConfined()) {
             WeightMatrixFixture f = mapped(dir, spec, in, out, g + in, arena);
             Random r = new Random(7);
@@ -95,7 +95,7 @@ class Q4NlMatrixTest {
 
     @Test
     void refusesShortRegionsAndBadRanges(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
-        EncodingSpec spec = EncodingSpec.q4nl(32, "f16");
+        EncodingSpec spec = EncodingSpec.q4nl(32);
         MemorySegment w = MemorySegment.ofArray(new byte[16 * 2]), s = MemorySegment.ofArray(new byte[2]);
         assertThatThrownBy(() -> new Q4NlMatrix(spec, w, s, 32, 2)).hasMessageContaining("need");
         try (Arena arena = Arena.ofConfined()) {

@@ -84,7 +84,7 @@ def nearest(levels, U):
     return np.searchsorted(mid, U)
 
 
-def grid_search(X, Wt, levels, factors, refit=True):
+def grid_search(X, Wt, levels, factors, refit=True, one_sign=False):
     """Per-group scale search on a fixed grid: candidates d = ±amax/ext·f; quantize to nearest level,
     refit d by weighted least squares, keep the candidate with the lowest weighted squared error.
     Returns (d [N], idx [N,G])."""
@@ -95,11 +95,13 @@ def grid_search(X, Wt, levels, factors, refit=True):
     best_d = np.zeros(N)
     best_i = np.zeros(X.shape, np.int64)
     ext = np.abs(levels).max()
-    for sgn in (1.0, -1.0):
+    # one_sign: only d = -m/127·f (the largest-magnitude value m maps to the -127 end, as IQ4_NL does)
+    m = X[np.arange(N), np.argmax(np.abs(X), axis=1)]
+    for sgn in ((1.0,) if one_sign else (1.0, -1.0)):
         if sgn < 0 and np.allclose(levels, -levels[::-1]):
             continue
         for f in factors:
-            d = sgn * amax / ext * f
+            d = (-np.sign(m) * amax / ext * f) if one_sign else sgn * amax / ext * f
             i = nearest(levels, X / d[:, None])
             L = levels[i]
             if refit:
@@ -202,6 +204,14 @@ def lloyd_codebook(X, Wt, levels, iters=6, factors=FACT):
 def method(name, W, imp, cfg):
     """Returns (dequantized W, bits per weight incl. scales) for method `name` on expert tensor W [E,in,out].
     imp: [E, in] mean x² of the inputs each expert saw (None if no calibration)."""
+    if name in ("q4nl", "q4nl-imx"):
+        return q4nl_java(W, imp if name == "q4nl-imx" else None)
+    if name.startswith("q4nl-2s"):  # both signs, n factors in [0.9, 1.1]
+        n = int(name.split("-f")[1])
+        return q4nl_java(W, None, factors=np.linspace(0.9, 1.1, n) if n > 1 else np.array([1.0]))
+    if name.startswith("q4nl-1s"):  # one sign, n factors: q4nl-1s-f5
+        n = int(name.split("-f")[1])
+        return q4nl_java(W, None, factors=np.linspace(0.9, 1.1, n) if n > 1 else np.array([1.0]), one_sign=True)
     spec = METHODS.setdefault(name, parse_method(name))
     G = spec.get("G", 32)
     W_orig = W
@@ -256,6 +266,47 @@ def method_core(spec, X, Wt, W, G, pad):
         Y = quant_scale_super(X, Wt, levels, d, per, bits)
         bpw = 4 + bits / G + 16 / (G * per)
     return from_groups(Y, W.shape), bpw * pad
+
+
+def q4nl_java(W, imp, G=32, factors=np.array([0.9, 1.0, 1.1]), one_sign=False):
+    """Exactly the rules of the Java encoder (grokkit.quant.Q4NlEncoder): channel scales c = f16(rms_i / rms),
+    S = max|W/c| / 96 per matrix, IQ4_NL grid, error weights c²·sqrt(σ²+x²)(·importance), continuous search,
+    then the better of the two neighbouring lattice scales ±S·2^(-k/16), k ≤ 126. Returns (dequantized, bpw)."""
+    E, I, O = W.shape
+    W64 = W.astype(np.float64)
+    rms = np.sqrt((W64 ** 2).mean(axis=2))
+    mean = np.sqrt((W64 ** 2).mean(axis=(1, 2)))[:, None]
+    c = f16(np.clip(np.where((rms > 0) & (mean > 0), rms / np.where(mean > 0, mean, 1), 1), 1 / 4096, 4096))
+    Wp = W64 / c[:, :, None]
+    S = np.abs(Wp).max(axis=(1, 2)) / 96
+    S = np.where(S > 0, S, 1)
+    X = to_groups(Wp, G)
+    mask = pad_mask(W.shape, G)
+    cw = imp_groups(c ** 2 * (imp if imp is not None else 1), W.shape, G)
+    n = mask.sum(1, keepdims=True)
+    s2 = 2 * (X ** 2).sum(1, keepdims=True) / n
+    Wt = cw * np.sqrt(s2 + X ** 2) * mask
+    d, _ = grid_search(X, Wt, IQ4NL, factors, one_sign=one_sign)
+    groups = X.shape[0] // E
+    Sg = np.repeat(S, groups)
+    kf = -16 * np.log2(np.maximum(np.abs(d), 1e-38) / Sg)
+    k0 = np.clip(np.floor(kf), 0, 126)
+    best, berr = None, None
+    for k in (k0, np.minimum(126, k0 + 1)):
+        dd = np.sign(d) * Sg * 2.0 ** (-k / 16)
+        idx = requant(X, Wt, IQ4NL, dd)
+        Y = dd[:, None] * IQ4NL[idx]
+        err = (Wt * (X - Y) ** 2).sum(1)
+        if best is None:
+            best, berr = Y, err
+        else:
+            m = err < berr
+            best[m] = Y[m]
+            berr = np.where(m, err, berr)
+    Wq = from_groups(best, W.shape) * c[:, :, None]
+    ng = -(-I // G)
+    bytes_ = O * ng * G // 2 + -(-(O * ng) // 4) * 4 + 4 + 2 * I
+    return Wq.astype(np.float32), 8 * bytes_ / (I * O)
 
 
 def parse_method(name):

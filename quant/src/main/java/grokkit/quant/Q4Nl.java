@@ -71,6 +71,8 @@ public final class Q4Nl {
      * boundary (a midpoint of two levels) is a multiple of 1/2 and the table is exact.
      */
     static final byte[] NEAREST = new byte[512];
+    /** The level of {@code NEAREST[k]}, as float (one load in the encoder's inner loop). */
+    static final float[] NEAREST_LEVEL = new float[512];
 
     static {
         for (int i = 0; i < 16; i++) LEVEL_F[i] = LEVELS[i];
@@ -81,7 +83,15 @@ public final class Q4Nl {
             int best = 0;
             for (int c = 1; c < 16; c++) if (Math.abs(v - LEVELS[c]) < Math.abs(v - LEVELS[best])) best = c;
             NEAREST[k] = (byte) best;
+            NEAREST_LEVEL[k] = LEVELS[best];
         }
+    }
+
+    /** The level nearest to {@code v}: {@code level(nearest(v))} in one table load. */
+    static float nearestLevel(float v) {
+        float t = 2f * v + 256f;
+        int k = t <= 0f ? 0 : (t >= 511f ? 511 : (int) t);
+        return NEAREST_LEVEL[k];
     }
 
     /** A copy of the grid's levels (int8, ascending). */

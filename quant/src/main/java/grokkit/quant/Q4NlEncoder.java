@@ -32,8 +32,13 @@ import java.util.Arrays;
  * (same floats → same bytes on any machine). An instance is immutable and thread-safe.
  */
 public final class Q4NlEncoder {
-    /** Scale candidates, as multiples of amax/127 (both signs are tried). */
-    static final float[] FACTORS = {0.8f, 0.85f, 0.9f, 0.95f, 1.0f, 1.05f, 1.1f, 1.15f, 1.2f};
+    /**
+     * Scale candidates, as multiples of amax/127 (both signs are tried). With the least-squares
+     * refit, 3 candidates per sign are within 1% of the RMS error of 9 (0.0671 vs 0.0666 on
+     * tiny-12l's experts) at a third of the time.
+     */
+    static final float[] FACTORS = {0.9f, 1.0f, 1.1f};
+
     /** Channel scales are clamped to this factor of the matrix RMS (either way), far inside f16's range. */
     static final float CHANNEL_RANGE = 4096f;
 
@@ -243,7 +248,7 @@ public final class Q4NlEncoder {
     static float error(float[] x, float[] wt, int n, float d) {
         float inv = 1f / d, e = 0;
         for (int j = 0; j < n; j++) {
-            float r = x[j] - d * Q4Nl.LEVEL_F[Q4Nl.nearest(x[j] * inv)];
+            float r = x[j] - d * Q4Nl.nearestLevel(x[j] * inv);
             e = Math.fma(wt[j] * r, r, e);
         }
         return e;
@@ -261,7 +266,7 @@ public final class Q4NlEncoder {
                 float inv = 1f / d;
                 float sxl = 0, sll = 0;
                 for (int j = 0; j < n; j++) {
-                    float l = Q4Nl.LEVEL_F[Q4Nl.nearest(x[j] * inv)];
+                    float l = Q4Nl.nearestLevel(x[j] * inv);
                     float wl = wt[j] * l;
                     sxl = Math.fma(wl, x[j], sxl);
                     sll = Math.fma(wl, l, sll);

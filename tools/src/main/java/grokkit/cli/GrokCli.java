@@ -18,6 +18,13 @@ import java.nio.file.NoSuchFileException;
         description = "Convert, quantize, run and verify the Grok-1 open-weights model.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                ConvertCommand.class,
+                CheckCommand.class,
+                VerifyCommand.class,
+                BenchCommand.class,
+                LogitsCommand.class,
+                TokenizeCommand.class,
+                InspectCommand.class,
         })
 public final class GrokCli {
 

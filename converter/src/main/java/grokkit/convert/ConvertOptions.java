@@ -1,0 +1,114 @@
+package grokkit.convert;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import grokkit.errors.BadInputException;
+import grokkit.quant.EncodingSpec;
+import grokkit.quant.Q4Encoder;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The options of {@code grok convert}. Only the ones that change the output bytes are written
+ * to the manifest ({@link #toManifestJson}); threads and resume never change a byte.
+ *
+ * @param experts    {@code int8} (xAI's values, lossless) or {@code int4} (q4) for the MoE experts
+ * @param attention  {@code int8} or {@code int4} for the attention projections
+ * @param embeddings {@code f32} (lossless) or {@code bf16} for the embedding table
+ * @param groupSize  q4 group size along the input dimension (32, 64 or 128)
+ * @param tokenizer  a tokenizer file to copy into the output, or null
+ * @param threads    worker threads
+ * @param shardSize  maximum shard size in bytes (a single larger tensor gets a shard of its own)
+ * @param resume     keep completed shards whose checksums verify
+ */
+public record ConvertOptions(String experts, String attention, String embeddings, int groupSize,
+                             Path tokenizer, int threads, long shardSize, boolean resume) {
+    public static final long DEFAULT_SHARD_SIZE = 4L << 30;
+    public static final int DEFAULT_GROUP_SIZE = 32;
+    /** The scale type of q4 groups: f16 keeps 3 more significand bits than bf16, ample range for weights. */
+    public static final String Q4_SCALE_TYPE = "f16";
+
+    /**
+     * The q4 scale rule: the squared-error search; {@code -Dgrok.convert.q4=absmax} selects the
+     * plain absmax/7 rule (for measuring what the search costs and gains; recorded in the manifest).
+     */
+    static final Q4Encoder.ScaleChoice Q4_CHOICE = "absmax".equals(System.getProperty("grok.convert.q4"))
+            ? Q4Encoder.ScaleChoice.ABSMAX : Q4Encoder.ScaleChoice.SEARCH;
+
+    public static ConvertOptions defaults() {
+        return new ConvertOptions("int8", "int8", "f32", DEFAULT_GROUP_SIZE, null,
+                Runtime.getRuntime().availableProcessors(), DEFAULT_SHARD_SIZE, false);
+    }
+
+    public ConvertOptions withExperts(String v) { return new ConvertOptions(v, attention, embeddings, groupSize, tokenizer, threads, shardSize, resume); }
+    public ConvertOptions withAttention(String v) { return new ConvertOptions(experts, v, embeddings, groupSize, tokenizer, threads, shardSize, resume); }
+    public ConvertOptions withEmbeddings(String v) { return new ConvertOptions(experts, attention, v, groupSize, tokenizer, threads, shardSize, resume); }
+    public ConvertOptions withGroupSize(int v) { return new ConvertOptions(experts, attention, embeddings, v, tokenizer, threads, shardSize, resume); }
+    public ConvertOptions withTokenizer(Path v) { return new ConvertOptions(experts, attention, embeddings, groupSize, v, threads, shardSize, resume); }
+    public ConvertOptions withThreads(int v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, v, shardSize, resume); }
+    public ConvertOptions withShardSize(long v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, threads, v, resume); }
+    public ConvertOptions withResume(boolean v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, threads, shardSize, v); }
+
+    /** Throws a {@link BadInputException} naming the option that is wrong. */
+    public void validate() throws BadInputException {
+        if (!experts.equals("int8") && !experts.equals("int4")) throw new BadInputException("--experts must be int8 or int4, got '" + experts + "'");
+        if (!attention.equals("int8") && !attention.equals("int4")) throw new BadInputException("--attention must be int8 or int4, got '" + attention + "'");
+        if (!embeddings.equals("f32") && !embeddings.equals("bf16")) throw new BadInputException("--embeddings must be f32 or bf16, got '" + embeddings + "'");
+        if (groupSize != 32 && groupSize != 64 && groupSize != 128) throw new BadInputException("--group-size must be 32, 64 or 128, got " + groupSize);
+        if (threads < 1) throw new BadInputException("--threads must be at least 1, got " + threads);
+        if (shardSize < 4096) throw new BadInputException("--shard-size must be at least 4096 bytes, got " + shardSize + " bytes");
+    }
+
+    /**
+     * The encoding for an int8 source matrix under option value {@code int8|int4}. A matrix whose
+     * input dimension is not a multiple of the group size (never in Grok-1; e.g. ffn 344 in the
+     * small fixtures) gets the largest even group size below it that divides the input dimension,
+     * at least 8; failing that it stays int8. The manifest records each matrix's actual group size.
+     */
+    EncodingSpec encodingFor(String option, int in, int rowBlocks) {
+        if (option.equals("int4")) {
+            int g = effectiveGroupSize(in);
+            if (g > 0) return EncodingSpec.q4(g, Q4_SCALE_TYPE);
+        }
+        return EncodingSpec.int8RowBlock(in, rowBlocks);
+    }
+
+    /** {@link #groupSize} if it divides {@code in}, else the largest even divisor of in below it (≥ 8), else 0. */
+    int effectiveGroupSize(int in) {
+        for (int g = groupSize; g >= 8; g -= 2) if (in % g == 0) return g;
+        return 0;
+    }
+
+    /** The output-affecting options, as recorded in the manifest's {@code conversion} object. */
+    public ObjectNode toManifestJson() {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("experts", experts);
+        o.put("attention", attention);
+        o.put("embeddings", embeddings);
+        o.put("group_size", groupSize);
+        o.put("q4_scale_type", Q4_SCALE_TYPE);
+        o.put("q4_scale_rule", Q4_CHOICE == Q4Encoder.ScaleChoice.SEARCH ? "least-squared-error" : "absmax/7");
+        o.put("shard_size", shardSize);
+        return o;
+    }
+
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmgt]?)(i?b?)", Pattern.CASE_INSENSITIVE);
+
+    /** Parses {@code 4GiB}, {@code 512MiB}, {@code 2G}, {@code 1000000} (K/M/G/T are powers of 1024). */
+    public static long parseSize(String s) throws BadInputException {
+        Matcher m = SIZE.matcher(s.trim());
+        if (!m.matches()) throw new BadInputException("--shard-size: cannot read '" + s + "' (examples: 4GiB, 512MiB, 1000000)");
+        long v = Long.parseLong(m.group(1));
+        int shift = switch (m.group(2).toLowerCase(Locale.ROOT)) {
+            case "k" -> 10;
+            case "m" -> 20;
+            case "g" -> 30;
+            case "t" -> 40;
+            default -> 0;
+        };
+        return Math.multiplyExact(v, 1L << shift);
+    }
+}

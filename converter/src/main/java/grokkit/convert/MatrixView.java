@@ -1,0 +1,155 @@
+package grokkit.convert;
+
+import grokkit.quant.Halfs;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A source parameter seen as the matrix W {@code [in, out]} that the shards store out-major,
+ * and the reading of tiles of output rows from it: {@code dst[t·in + i] = W[i, o0 + t]}.
+ *
+ * <p>Element (i, o) of the source lies at element index {@code base + i·strideIn + o·strideOut}.
+ * xAI's weights are {@code [in, out]} in C order ({@code strideOut = 1}), so a tile is a
+ * transpose: it reads {@code rows} contiguous values from each input row, in blocks of
+ * {@link #BLOCK} input rows, and never holds more than a tile in memory.
+ */
+final class MatrixView {
+    static final int BLOCK = 64;
+
+    final SourceArray array;
+    final long base;
+    final int in, out;
+    final long strideIn, strideOut;
+    /** bf16 scales: element (b, o) at {@code scaleBase + b·out + o}; null for f32 sources. */
+    final SourceArray scales;
+    final long scaleBase;
+    final int blocks;
+    private final ValueLayout.OfFloat f32;
+    private final ValueLayout.OfShort i16;
+
+    private MatrixView(SourceArray array, long base, int in, int out, long strideIn, long strideOut, SourceArray scales, long scaleBase, int blocks) {
+        this.array = array;
+        this.base = base;
+        this.in = in;
+        this.out = out;
+        this.strideIn = strideIn;
+        this.strideOut = strideOut;
+        this.scales = scales;
+        this.scaleBase = scaleBase;
+        this.blocks = blocks;
+        this.f32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(array.order());
+        this.i16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(scales == null ? array.order() : scales.order());
+    }
+
+    /** A float32 vector {@code [n]} as a one-row matrix ({@code in = n, out = 1}). */
+    static MatrixView vector(SourceArray a) {
+        return new MatrixView(a, 0, (int) a.dim(0), 1, 1, a.dim(0), null, 0, 0);
+    }
+
+    /** A float32 array {@code [rows, cols]} whose rows are already the out-major rows (the embedding table). */
+    static MatrixView rowsAreOutputs(SourceArray a) {
+        return new MatrixView(a, 0, (int) a.dim(1), (int) a.dim(0), 1, a.dim(1), null, 0, 0);
+    }
+
+    /** A float32 weight {@code [in, out]} (the router). */
+    static MatrixView weight(SourceArray a) {
+        return new MatrixView(a, 0, (int) a.dim(0), (int) a.dim(1), a.dim(1), 1, null, 0, 0);
+    }
+
+    /** xAI's int8 weight {@code [in, out]} or expert {@code e} of {@code [E, in, out]}, with its scales. */
+    static MatrixView quantized(SourceTensor t, int expert) {
+        SourceArray w = t.weight(), s = t.scales();
+        int in = (int) w.dim(-2), out = (int) w.dim(-1), b = (int) s.dim(-2);
+        long e = Math.max(expert, 0);
+        return new MatrixView(w, e * in * out, in, out, out, 1, s, e * b * out, b);
+    }
+
+    long sourceBytes() {
+        long n = (long) in * out * array.type().size;
+        return scales == null ? n : n + (long) blocks * out * 2;
+    }
+
+    /** Rows of inputs that share one scale (xAI's row block). */
+    int blockRows() {
+        return in / blocks;
+    }
+
+    /** The bf16 bits of the scale of row block {@code b}, output {@code o}. */
+    short scaleBits(int b, int o) {
+        return scales.data().get(i16, 2 * (scaleBase + (long) b * out + o));
+    }
+
+    /** int8 values of output rows {@code [o0, o0 + rows)} into {@code dst[t·in + i]}. */
+    void readInt8(int o0, int rows, byte[] dst, byte[] tmp) {
+        MemorySegment seg = array.data();
+        if (strideIn == 1) {
+            for (int t = 0; t < rows; t++) MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (o0 + t) * strideOut, dst, t * in, in);
+            return;
+        }
+        for (int i0 = 0; i0 < in; i0 += BLOCK) {
+            int bi = Math.min(BLOCK, in - i0);
+            for (int k = 0; k < bi; k++)
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (i0 + k) * strideIn + o0 * strideOut, tmp, k * rows, rows);
+            int k8 = bi & ~7, t8 = rows & ~7;
+            for (int k = 0; k < k8; k += 8)
+                for (int t = 0; t < t8; t += 8) Transpose.bytes8x8(tmp, k * rows + t, rows, dst, t * in + i0 + k, in);
+            // edges not covered by whole 8×8 blocks
+            for (int t = 0; t < rows; t++) {
+                int d = t * in + i0;
+                for (int k = t < t8 ? k8 : 0; k < bi; k++) dst[d + k] = tmp[k * rows + t];
+            }
+        }
+    }
+
+    /**
+     * Whether the stored f32 rows are exactly the source bytes (a little-endian float32 array
+     * whose out-major rows are contiguous, like the embedding table): then a tile is a plain copy.
+     */
+    boolean rawF32Rows() {
+        return scales == null && array.type() == SourceArray.Type.F32 && strideIn == 1 && array.order() == java.nio.ByteOrder.LITTLE_ENDIAN;
+    }
+
+    /** The bytes of output rows {@code [o0, o0 + rows)} when {@link #rawF32Rows()}. */
+    void readRawF32Rows(int o0, int rows, byte[] dst) {
+        long from = 4 * (base + o0 * strideOut);
+        if (strideOut == in) {
+            MemorySegment.copy(array.data(), ValueLayout.JAVA_BYTE, from, dst, 0, 4 * rows * in);
+            return;
+        }
+        for (int t = 0; t < rows; t++) MemorySegment.copy(array.data(), ValueLayout.JAVA_BYTE, 4 * (base + (o0 + t) * strideOut), dst, 4 * t * in, 4 * in);
+    }
+
+    /**
+     * Float values of output rows {@code [o0, o0 + rows)} into {@code dst[t·in + i]}: the f32
+     * values, or {@code q·s} for int8 (exact in float32: 8-bit times 8-bit significands).
+     */
+    void readFloats(int o0, int rows, float[] dst, byte[] bytes, float[] tmp) {
+        MemorySegment seg = array.data();
+        if (scales != null) {
+            readInt8(o0, rows, bytes, new byte[BLOCK * rows]);
+            int r = blockRows();
+            for (int t = 0; t < rows; t++) {
+                for (int b = 0; b < blocks; b++) {
+                    float s = Halfs.bf16ToFloat(scaleBits(b, o0 + t));
+                    int from = t * in + b * r;
+                    for (int i = from; i < from + r; i++) dst[i] = bytes[i] * s;
+                }
+            }
+            return;
+        }
+        if (strideIn == 1) {
+            for (int t = 0; t < rows; t++) MemorySegment.copy(seg, f32, 4 * (base + (o0 + t) * strideOut), dst, t * in, in);
+            return;
+        }
+        for (int i0 = 0; i0 < in; i0 += BLOCK) {
+            int bi = Math.min(BLOCK, in - i0);
+            for (int k = 0; k < bi; k++)
+                MemorySegment.copy(seg, f32, 4 * (base + (i0 + k) * strideIn + o0 * strideOut), tmp, k * rows, rows);
+            for (int t = 0; t < rows; t++) {
+                int d = t * in + i0;
+                for (int k = 0; k < bi; k++) dst[d + k] = tmp[k * rows + t];
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package grokkit.quant;
+
+/**
+ * Encodes out-major float rows (the {@code in} weights feeding one output) into an encoding's
+ * bytes, exactly in the layout of {@link EncodingSpec}: one row's weight bytes are contiguous
+ * in the weights region, its {@code in / groupSize} scales contiguous in the scales region.
+ *
+ * <p>Encoders are stateless and deterministic (same floats → same bytes, on any machine), so
+ * rows can be encoded on many threads. {@code int8-rowblock} has no float encoder: it is xAI's
+ * int8 data re-ordered, never re-quantized (see {@code grokkit.convert}).
+ */
+public abstract class RowEncoder {
+    protected final EncodingSpec spec;
+
+    protected RowEncoder(EncodingSpec spec) {
+        this.spec = spec;
+    }
+
+    public EncodingSpec spec() {
+        return spec;
+    }
+
+    /** An encoder for {@code spec}; q4 uses the squared-error scale search. */
+    public static RowEncoder of(EncodingSpec spec) {
+        return of(spec, Q4Encoder.ScaleChoice.SEARCH);
+    }
+
+    /** An encoder for {@code spec}; {@code q4Choice} selects the q4 scale rule (others ignore it). */
+    public static RowEncoder of(EncodingSpec spec, Q4Encoder.ScaleChoice q4Choice) {
+        return switch (spec.name()) {
+            case EncodingSpec.F32 -> new FloatRows(spec, false);
+            case EncodingSpec.BF16 -> new FloatRows(spec, true);
+            case EncodingSpec.Q8 -> new Q8Encoder(spec);
+            case EncodingSpec.Q4 -> new Q4Encoder(spec, q4Choice);
+            case EncodingSpec.Q4_0 -> new Q4_0Encoder(spec);
+            default -> throw new IllegalArgumentException(spec.name() + " has no float encoder");
+        };
+    }
+
+    /** Bytes of one row in the weights region. */
+    public int weightRowBytes(int in) {
+        return (int) spec.weightBytes(in, 1);
+    }
+
+    /** Bytes of one row in the scales region. */
+    public int scaleRowBytes(int in) {
+        return (int) spec.scaleBytes(in, 1);
+    }
+
+    /**
+     * Encodes {@code rows} consecutive rows of {@code in} floats starting at {@code src[srcOff]}
+     * into {@code weights[wOff..]} and {@code scales[sOff..]} (rows back to back).
+     */
+    public void encodeRows(float[] src, int srcOff, int rows, int in, byte[] weights, int wOff, byte[] scales, int sOff) {
+        int wr = weightRowBytes(in), sr = scaleRowBytes(in);
+        for (int r = 0; r < rows; r++) encodeRow(src, srcOff + r * in, in, weights, wOff + r * wr, scales, sOff + r * sr);
+    }
+
+    /** Encodes one row of {@code in} floats. */
+    public abstract void encodeRow(float[] src, int srcOff, int in, byte[] weights, int wOff, byte[] scales, int sOff);
+
+    /** f32 (raw little-endian) and bf16 (round to nearest even) rows. */
+    static final class FloatRows extends RowEncoder {
+        private final boolean bf16;
+
+        FloatRows(EncodingSpec spec, boolean bf16) {
+            super(spec);
+            this.bf16 = bf16;
+        }
+
+        @Override
+        public void encodeRow(float[] src, int srcOff, int in, byte[] w, int wOff, byte[] s, int sOff) {
+            if (bf16) for (int i = 0; i < in; i++) LittleEndian.putShort(w, wOff + 2 * i, Halfs.floatToBf16(src[srcOff + i]));
+            else for (int i = 0; i < in; i++) LittleEndian.putFloat(w, wOff + 4 * i, src[srcOff + i]);
+        }
+    }
+
+    /** Symmetric int8 per group: scale = absmax/127 rounded to the scale type, q = round(x/scale). */
+    static final class Q8Encoder extends RowEncoder {
+        Q8Encoder(EncodingSpec spec) {
+            super(spec);
+        }
+
+        @Override
+        public void encodeRow(float[] src, int srcOff, int in, byte[] w, int wOff, byte[] s, int sOff) {
+            int g = spec.groupSize();
+            String st = spec.scaleType();
+            for (int k = 0; k < in / g; k++) {
+                int base = srcOff + k * g;
+                float amax = 0;
+                for (int j = 0; j < g; j++) amax = Math.max(amax, Math.abs(src[base + j]));
+                float scale = Halfs.roundToScale(amax / 127f, st);
+                if (!Float.isFinite(scale)) scale = Halfs.maxFinite(st);
+                float inv = scale == 0 ? 0 : 1f / scale;
+                for (int j = 0; j < g; j++) {
+                    float q = Math.clamp(Math.round(src[base + j] * inv), -127, 127);
+                    w[wOff + k * g + j] = (byte) q;
+                }
+                LittleEndian.putShort(s, sOff + 2 * k, Halfs.toScale(scale, st));
+            }
+        }
+    }
+
+    /** llama.cpp's Q4_0 block math (quantize_row_q4_0_ref), re-implemented from its description. */
+    static final class Q4_0Encoder extends RowEncoder {
+        Q4_0Encoder(EncodingSpec spec) {
+            super(spec);
+        }
+
+        @Override
+        public void encodeRow(float[] src, int srcOff, int in, byte[] w, int wOff, byte[] s, int sOff) {
+            int g = spec.groupSize(), half = g / 2;
+            for (int k = 0; k < in / g; k++) {
+                int base = srcOff + k * g;
+                // The value of largest magnitude, keeping its sign (first one on ties).
+                float amax = 0, max = 0;
+                for (int j = 0; j < g; j++) {
+                    float v = src[base + j];
+                    if (amax < Math.abs(v)) {
+                        amax = Math.abs(v);
+                        max = v;
+                    }
+                }
+                float d = max / -8f;
+                float id = d != 0 ? 1f / d : 0f;
+                LittleEndian.putShort(s, sOff + 2 * k, Halfs.floatToF16(d));
+                int wb = wOff + k * half;
+                for (int j = 0; j < half; j++) {
+                    // Truncation of x/d + 8.5 (always > -1 here) is rounding half up around the +8 offset.
+                    int lo = Math.min(15, (int) (src[base + j] * id + 8.5f));
+                    int hi = Math.min(15, (int) (src[base + half + j] * id + 8.5f));
+                    w[wb + j] = (byte) (lo | (hi << 4));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+package grokkit.quant.kernels;
+
+import grokkit.quant.EncodingSpec;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * {@code int8-rowblock} and {@code q8}: out×in int8 (row o = the weights feeding output o) and
+ * out×(in/G) 16-bit scales; {@code W[k,o] = q[o,k] · s[o, k/G]}. For int8-rowblock G is
+ * {@code in} (per-column scales) or {@code in/8} (xAI's row-block sharded scales).
+ *
+ * <p>Decode loop: per group, L bytes → L float lanes (sign-extend + convert), FMA with x into
+ * a per-group vector sum, then one FMA with the broadcast scale into the row accumulator, so a
+ * scale costs one operation per group rather than per weight.
+ */
+final class Int8GroupMatrix extends SegmentMatrix {
+    private final int group;
+    private final int groups;
+    /** Inputs of each group covered by full vectors; the rest of the group is a scalar tail. */
+    private final int groupVec;
+    private final boolean bf16Scales;
+
+    Int8GroupMatrix(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out) {
+        super(spec, weights, scales, in, out);
+        this.group = spec.groupSize();
+        this.groups = in / group;
+        this.groupVec = group / L * L;
+        this.bf16Scales = "bf16".equals(spec.scaleType());
+    }
+
+    private FloatVector load(long off) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, weights, off, LE).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    private float scale(long index) {
+        return decodeScale(scales.get(LE_SHORT, 2 * index), bf16Scales);
+    }
+
+    @Override
+    public void matvec(float[] x, float[] y, int from, int to) {
+        checkMatvec(x, y, from, to);
+        int o = from;
+        int vectorsPerGroup = group == groupVec ? group / L : 0;
+        if (vectorsPerGroup == 2) {
+            float[] sc = new float[4 * groups];
+            for (; o + 4 <= to; o += 4) rows4x2(x, y, o, sc);
+        } else if (vectorsPerGroup > 0 && vectorsPerGroup % 2 == 0) {
+            float[] sc = new float[4 * groups];
+            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o, sc);
+        } else {
+            for (; o + 4 <= to; o += 4) rows4(x, y, o);
+        }
+        for (; o < to; o++) y[o] = row(x, o);
+    }
+
+    private void rows4(float[] x, float[] y, int o) {
+        long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
+        long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (int g = 0; g < groups; g++) {
+            int i0 = g * group;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int j = 0; j < groupVec; j += L) {
+                int i = i0 + j;
+                FloatVector xv = FloatVector.fromArray(F, x, i);
+                s0 = load(r0 + i).fma(xv, s0);
+                s1 = load(r1 + i).fma(xv, s1);
+                s2 = load(r2 + i).fma(xv, s2);
+                s3 = load(r3 + i).fma(xv, s3);
+            }
+            float k0 = scale(c0 + g), k1 = scale(c1 + g), k2 = scale(c2 + g), k3 = scale(c3 + g);
+            a0 = s0.fma(FloatVector.broadcast(F, k0), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, k1), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, k2), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, k3), a3);
+            if (groupVec < group) {
+                float u0 = 0, u1 = 0, u2 = 0, u3 = 0;
+                for (int i = i0 + groupVec; i < i0 + group; i++) {
+                    u0 += x[i] * weights.get(BYTE, r0 + i);
+                    u1 += x[i] * weights.get(BYTE, r1 + i);
+                    u2 += x[i] * weights.get(BYTE, r2 + i);
+                    u3 += x[i] * weights.get(BYTE, r3 + i);
+                }
+                t0 += k0 * u0; t1 += k1 * u1; t2 += k2 * u2; t3 += k3 * u3;
+            }
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD) + t0;
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD) + t1;
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD) + t2;
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD) + t3;
+    }
+
+    /**
+     * rows4 for groups of exactly two vectors (q8 G = 32 with 16 float lanes), written out: C2
+     * compiles a nested loop of 2 trips poorly; this runs ~3× faster than {@link #rows4} there.
+     */
+    private void rows4x2(float[] x, float[] y, int o, float[] sc) {
+        long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
+        decodeScales((long) o * groups, 4 * groups, sc, bf16Scales);
+        int c0 = 0, c1 = groups, c2 = 2 * groups, c3 = 3 * groups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0, i = 0; g < groups; g++, i += 2 * L) {
+            FloatVector x0 = FloatVector.fromArray(F, x, i);
+            FloatVector x1 = FloatVector.fromArray(F, x, i + L);
+            FloatVector s0 = load(r0 + i).mul(x0);
+            s0 = load(r0 + i + L).fma(x1, s0);
+            FloatVector s1 = load(r1 + i).mul(x0);
+            s1 = load(r1 + i + L).fma(x1, s1);
+            FloatVector s2 = load(r2 + i).mul(x0);
+            s2 = load(r2 + i + L).fma(x1, s2);
+            FloatVector s3 = load(r3 + i).mul(x0);
+            s3 = load(r3 + i + L).fma(x1, s3);
+            a0 = s0.fma(FloatVector.broadcast(F, sc[c0 + g]), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, sc[c1 + g]), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, sc[c2 + g]), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, sc[c3 + g]), a3);
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * rows4 for groups of an even number of vectors (G = 64, 128, in/8, in): one flat loop over
+     * vector pairs that applies the scale when it crosses a group boundary. A flat loop with a
+     * predictable branch compiles better than a nested loop of few trips, and stays small
+     * enough for C2 to inline every Vector API call (fully unrolled bodies for G = 128 do not).
+     */
+    private void rows4Pairs(float[] x, float[] y, int o, float[] sc) {
+        long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
+        decodeScales((long) o * groups, 4 * groups, sc, bf16Scales);
+        int c0 = 0, c1 = groups, c2 = 2 * groups, c3 = 3 * groups;
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        for (int i = 0, g = 0, left = group; i < in; i += 2 * L) {
+            FloatVector xa = FloatVector.fromArray(F, x, i);
+            FloatVector xb = FloatVector.fromArray(F, x, i + L);
+            s0 = load(r0 + i + L).fma(xb, load(r0 + i).fma(xa, s0));
+            s1 = load(r1 + i + L).fma(xb, load(r1 + i).fma(xa, s1));
+            s2 = load(r2 + i + L).fma(xb, load(r2 + i).fma(xa, s2));
+            s3 = load(r3 + i + L).fma(xb, load(r3 + i).fma(xa, s3));
+            left -= 2 * L;
+            if (left == 0) {
+                a0 = s0.fma(FloatVector.broadcast(F, sc[c0 + g]), a0);
+                a1 = s1.fma(FloatVector.broadcast(F, sc[c1 + g]), a1);
+                a2 = s2.fma(FloatVector.broadcast(F, sc[c2 + g]), a2);
+                a3 = s3.fma(FloatVector.broadcast(F, sc[c3 + g]), a3);
+                s0 = zero; s1 = zero; s2 = zero; s3 = zero;
+                g++;
+                left = group;
+            }
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    private float row(float[] x, int o) {
+        long r = (long) o * in, c = (long) o * groups;
+        FloatVector a = FloatVector.zero(F);
+        float t = 0;
+        for (int g = 0; g < groups; g++) {
+            int i0 = g * group;
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < groupVec; j += L) s = load(r + i0 + j).fma(FloatVector.fromArray(F, x, i0 + j), s);
+            float k = scale(c + g);
+            a = s.fma(FloatVector.broadcast(F, k), a);
+            float u = 0;
+            for (int i = i0 + groupVec; i < i0 + group; i++) u += x[i] * weights.get(BYTE, r + i);
+            t += k * u;
+        }
+        return a.reduceLanes(VectorOperators.ADD) + t;
+    }
+
+    @Override
+    void dequantizeRange(int o, int k0, int k1, float[] dst, int off) {
+        long r = (long) o * in, c = (long) o * groups;
+        if (groupVec == group && k0 % group == 0 && (k1 - k0) % group == 0 && k1 > k0) {
+            dequantizeGroupsFlat(r, c, k0 / group, k1 / group, dst, off);
+            return;
+        }
+        int k = k0;
+        while (k < k1) {
+            int g = k / group;
+            int end = Math.min(k1, (g + 1) * group);
+            float s = scale(c + g);
+            FloatVector sv = FloatVector.broadcast(F, s);
+            int n = end - k, j = 0;
+            for (int bound = F.loopBound(n); j < bound; j += L) {
+                load(r + k + j).mul(sv).intoArray(dst, off + (k - k0) + j);
+            }
+            for (; j < n; j++) dst[off + (k - k0) + j] = weights.get(BYTE, r + k + j) * s;
+            k = end;
+        }
+    }
+
+    /** Whole groups [g0, g1) of row r when groups are whole vectors: one flat loop (prefill tiles). */
+    private void dequantizeGroupsFlat(long r, long c, int g0, int g1, float[] dst, int off) {
+        float[] sc = new float[g1 - g0];
+        decodeScales(c + g0, g1 - g0, sc, bf16Scales);
+        FloatVector sv = FloatVector.broadcast(F, sc[0]);
+        long b = r + (long) g0 * group;
+        int perGroup = group / L, left = perGroup, g = 0;
+        for (int v = 0, n = (g1 - g0) * perGroup; v < n; v++) {
+            load(b + (long) v * L).mul(sv).intoArray(dst, off + v * L);
+            if (--left == 0) {
+                left = perGroup;
+                if (++g < sc.length) sv = FloatVector.broadcast(F, sc[g]);
+            }
+        }
+    }
+
+    @Override
+    public void dequantizeColumn(int o, float[] dst) {
+        java.util.Objects.checkIndex(o, out);
+        long r = (long) o * in, c = (long) o * groups;
+        for (int g = 0; g < groups; g++) {
+            float s = scale(c + g);
+            for (int i = g * group; i < (g + 1) * group; i++) dst[i] = weights.get(BYTE, r + i) * s;
+        }
+    }
+}

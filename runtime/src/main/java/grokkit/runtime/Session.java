@@ -1,0 +1,302 @@
+package grokkit.runtime;
+
+import grokkit.errors.BadInputException;
+import grokkit.model.ModelConfig;
+import grokkit.quant.WeightMatrix;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One generation: a KV cache and a position. {@link #prefill} runs a prompt (or any further
+ * tokens) through the model with matrix-matrix products, {@link #decode} appends one token with
+ * matrix-vector products; both return the logits of the last position.
+ *
+ * <p>Not thread-safe: one thread drives a session.
+ *
+ * <p>Masking follows the reference: position j is a key for position i when j ≤ i and token j is
+ * not the pad token. A query with no such key (a prompt that starts with pad tokens) gets, as in
+ * the reference's single full pass, a uniform average over every key of the current call.
+ */
+public final class Session implements AutoCloseable {
+    private final GrokModel model;
+    private final ModelConfig c;
+    private final RowParallel par;
+    private final KvCache cache;
+    private final int emb, keySize, qHeads, kvHeads, kvDim, group, experts, selected, ffn;
+    private final float eps, embScale, outScale, attnMultiplier, logitCap;
+    private int position;
+    private long layerNanos, logitNanos, tokensRun;
+
+    Session(GrokModel model) {
+        this.model = model;
+        this.c = model.config();
+        this.par = model.parallel();
+        this.emb = c.embSize();
+        this.keySize = c.keySize();
+        this.qHeads = c.numQHeads();
+        this.kvHeads = c.numKvHeads();
+        this.kvDim = kvHeads * keySize;
+        this.group = c.queryGroupSize();
+        this.experts = c.numExperts();
+        this.selected = c.numSelectedExperts();
+        this.ffn = c.ffnSize();
+        this.eps = (float) c.rmsNormEps();
+        this.embScale = (float) c.embeddingMultiplierScale();
+        this.outScale = (float) c.outputMultiplierScale();
+        this.attnMultiplier = (float) c.attnOutputMultiplier();
+        this.logitCap = (float) c.attnLogitCap();
+        this.cache = new KvCache(c.numLayers(), kvDim, model.maxContext());
+    }
+
+    /** Tokens in the session so far (the next token's position). */
+    public int position() {
+        return position;
+    }
+
+    /** Tokens that still fit before the context limit. */
+    public int remaining() {
+        return model.maxContext() - position;
+    }
+
+    /** Forgets every token (keeps the cache's memory for reuse). */
+    public void reset() {
+        position = 0;
+    }
+
+    /**
+     * Where this session's time went since it was created or {@link #resetTimings}: the decoder
+     * layers (embedding lookup included) and the output head (final norm + logits). Benchmarks
+     * use it to project a one-layer model to 64 layers: {@code head + 64·layers/numLayers}.
+     */
+    public record Timings(long layerNanos, long logitNanos, long tokens) {}
+
+    public Timings timings() {
+        return new Timings(layerNanos, logitNanos, tokensRun);
+    }
+
+    public void resetTimings() {
+        layerNanos = logitNanos = tokensRun = 0;
+    }
+
+    /** Appends {@code tokens} (in chunks of {@code prefillChunk}) and returns the last position's logits. */
+    public float[] prefill(int[] tokens) throws BadInputException {
+        model.checkTokens(tokens, position);
+        float[] last = null;
+        int chunk = model.options().prefillChunk();
+        for (int start = 0; start < tokens.length; start += chunk) {
+            int len = Math.min(chunk, tokens.length - start);
+            last = run(tokens, start, len, false)[0];
+        }
+        return last;
+    }
+
+    /** Appends one token and returns the logits for the next one. */
+    public float[] decode(int token) throws BadInputException {
+        int[] one = {token};
+        model.checkTokens(one, position);
+        return run(one, 0, 1, false)[0];
+    }
+
+    /** Appends {@code tokens} and returns the logits of every one of their positions. */
+    float[][] forwardAll(int[] tokens) throws BadInputException {
+        model.checkTokens(tokens, position);
+        float[][] out = new float[tokens.length][];
+        int chunk = model.options().prefillChunk();
+        for (int start = 0; start < tokens.length; start += chunk) {
+            int len = Math.min(chunk, tokens.length - start);
+            float[][] rows = run(tokens, start, len, true);
+            System.arraycopy(rows, 0, out, start, len);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        // The cache is plain heap memory; nothing to release explicitly.
+    }
+
+    /**
+     * Runs {@code tokens[start, start+count)} at positions {@code position...}, appending them to
+     * the cache; returns the logits of all of them or of the last one.
+     */
+    private float[][] run(int[] tokens, int start, int count, boolean allRows) {
+        long t0 = System.nanoTime();
+        int p0 = position;
+        cache.ensureCapacity(p0 + count);
+        float[][] h = new float[count][emb];
+        WeightMatrix e = model.embeddingMatrix();
+        for (int t = 0; t < count; t++) {
+            int token = tokens[start + t];
+            e.dequantizeColumn(token, h[t]);
+            for (int i = 0; i < emb; i++) h[t][i] *= embScale;
+            cache.setAttendable(p0 + t, token != c.padToken());
+        }
+        float[][] cos = new float[count][keySize / 2], sin = new float[count][keySize / 2];
+        for (int t = 0; t < count; t++) Ops.ropePhases(p0 + t, model.ropeInverseFrequencies(), cos[t], sin[t]);
+
+        Buffers b = new Buffers(count);
+        for (int l = 0; l < c.numLayers(); l++) layer(l, h, p0, count, cos, sin, b);
+        position = p0 + count;
+        long t1 = System.nanoTime();
+
+        int first = allRows ? 0 : count - 1;
+        float[][] normed = new float[count - first][emb];
+        for (int t = first; t < count; t++) Ops.rmsNorm(h[t], model.finalNorm(), eps, normed[t - first]);
+        float[][] logits = new float[normed.length][c.vocabSize()];
+        par.matmul(e, normed, logits);
+        for (float[] row : logits) for (int i = 0; i < row.length; i++) row[i] *= outScale;
+        layerNanos += t1 - t0;
+        logitNanos += System.nanoTime() - t1;
+        tokensRun += count;
+        return logits;
+    }
+
+    /** Activations of one call, reused across layers. */
+    private final class Buffers {
+        final float[][] xn, q, k, v, att, proj;
+
+        Buffers(int count) {
+            xn = new float[count][emb];
+            q = new float[count][qHeads * keySize];
+            k = new float[count][kvDim];
+            v = new float[count][kvDim];
+            att = new float[count][qHeads * keySize];
+            proj = new float[count][emb];
+        }
+    }
+
+    private void layer(int l, float[][] h, int p0, int count, float[][] cos, float[][] sin, Buffers b) {
+        LayerWeights w = model.layer(l);
+        // Attention block.
+        for (int t = 0; t < count; t++) Ops.rmsNorm(h[t], w.normPreAttn(), eps, b.xn[t]);
+        par.matmuls(new WeightMatrix[] {w.query(), w.key(), w.value()},
+                new float[][][] {b.xn, b.xn, b.xn}, new float[][][] {b.q, b.k, b.v});
+        float[] keys = cache.keys(l), values = cache.values(l);
+        for (int t = 0; t < count; t++) {
+            for (int head = 0; head < qHeads; head++) Ops.rope(b.q[t], head * keySize, keySize, cos[t], sin[t]);
+            for (int head = 0; head < kvHeads; head++) Ops.rope(b.k[t], head * keySize, keySize, cos[t], sin[t]);
+            System.arraycopy(b.k[t], 0, keys, (p0 + t) * kvDim, kvDim);
+            System.arraycopy(b.v[t], 0, values, (p0 + t) * kvDim, kvDim);
+        }
+        attention(l, b.q, b.att, p0, count);
+        par.matmul(w.attnOut(), b.att, b.proj);
+        for (int t = 0; t < count; t++) {
+            Ops.rmsNorm(b.proj[t], w.normPostAttn(), eps, b.proj[t]);
+            for (int i = 0; i < emb; i++) h[t][i] += b.proj[t][i];
+        }
+        // MoE block.
+        for (int t = 0; t < count; t++) Ops.rmsNorm(h[t], w.normPreMoe(), eps, b.xn[t]);
+        moe(w, b.xn, b.proj, count);
+        for (int t = 0; t < count; t++) {
+            Ops.rmsNorm(b.proj[t], w.normPostMoe(), eps, b.proj[t]);
+            for (int i = 0; i < emb; i++) h[t][i] += b.proj[t][i];
+        }
+    }
+
+    /**
+     * Grouped-query attention of the call's queries (positions {@code p0 + t}) over the cache:
+     * logits {@code q·k · attn_output_multiplier}, soft-capped {@code cap·tanh(x/cap)}, causal and
+     * pad-key masked, softmax, weighted sum of values. Split over (query, head) pairs.
+     */
+    private void attention(int l, float[][] q, float[][] out, int p0, int count) {
+        float[] keys = cache.keys(l), values = cache.values(l);
+        int end = p0 + count;
+        par.forRange(count * qHeads, (from, to) -> {
+            float[] weights = new float[end];
+            for (int job = from; job < to; job++) {
+                int t = job / qHeads, head = job % qHeads;
+                int kvOff = (head / group) * keySize;
+                int pos = p0 + t;
+                float[] qv = q[t];
+                int qOff = head * keySize;
+                boolean anyKey = false;
+                for (int j = 0; j <= pos; j++) {
+                    if (!cache.attendable(j)) {
+                        weights[j] = Float.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    anyKey = true;
+                    float dot = VectorMath.dot(qv, qOff, keys, j * kvDim + kvOff, keySize);
+                    weights[j] = Ops.softCap(dot * attnMultiplier, logitCap);
+                }
+                int span;
+                if (anyKey) {
+                    span = pos + 1;
+                    Ops.softmax(weights, span);
+                } else {
+                    // Every key masked: the reference's softmax over all -1e30 is uniform over the call's keys.
+                    span = end;
+                    java.util.Arrays.fill(weights, 0, span, 1f / span);
+                }
+                float[] o = out[t];
+                java.util.Arrays.fill(o, qOff, qOff + keySize, 0f);
+                for (int j = 0; j < span; j++) {
+                    float a = weights[j];
+                    if (a == 0f) continue;
+                    VectorMath.axpy(a, values, j * kvDim + kvOff, o, qOff, keySize);
+                }
+            }
+        });
+    }
+
+    /**
+     * Mixture of experts: router softmax over all experts, top-k by probability, gate = that
+     * probability (not renormalised). Tokens are grouped by expert so each selected expert runs
+     * one product over all its tokens; unselected experts are never read.
+     */
+    private void moe(LayerWeights w, float[][] x, float[][] out, int count) {
+        int[][] chosen = new int[count][selected];
+        float[][] gates = new float[count][selected];
+        float[] probs = new float[experts];
+        for (int t = 0; t < count; t++) {
+            w.router().matvec(x[t], probs, 0, experts);
+            Ops.softmax(probs, experts);
+            Ops.topK(probs, selected, chosen[t]);
+            for (int s = 0; s < selected; s++) gates[t][s] = probs[chosen[t][s]];
+        }
+        // Assignment a = t·selected + s; group assignments by expert.
+        int assignments = count * selected;
+        List<List<Integer>> byExpert = new ArrayList<>(experts);
+        for (int e = 0; e < experts; e++) byExpert.add(new ArrayList<>());
+        for (int t = 0; t < count; t++) for (int s = 0; s < selected; s++) byExpert.get(chosen[t][s]).add(t * selected + s);
+
+        float[][] hidden = new float[assignments][ffn], up = new float[assignments][ffn];
+        float[][] expertOut = new float[assignments][emb];
+        List<WeightMatrix> m1 = new ArrayList<>(), m2 = new ArrayList<>();
+        List<float[][]> x1 = new ArrayList<>(), y1 = new ArrayList<>(), x2 = new ArrayList<>(), y2 = new ArrayList<>();
+        for (int e = 0; e < experts; e++) {
+            List<Integer> as = byExpert.get(e);
+            if (as.isEmpty()) continue;
+            int n = as.size();
+            float[][] xs = new float[n][], hs = new float[n][], us = new float[n][], os = new float[n][];
+            for (int i = 0; i < n; i++) {
+                int a = as.get(i);
+                xs[i] = x[a / selected];
+                hs[i] = hidden[a];
+                us[i] = up[a];
+                os[i] = expertOut[a];
+            }
+            m1.add(w.moeLinear()[e]); x1.add(xs); y1.add(hs);
+            m1.add(w.moeLinearV()[e]); x1.add(xs); y1.add(us);
+            m2.add(w.moeLinear1()[e]); x2.add(hs); y2.add(os);
+        }
+        par.matmuls(m1.toArray(WeightMatrix[]::new), x1.toArray(float[][][]::new), y1.toArray(float[][][]::new));
+        par.forRange(assignments * ffn, (from, to) -> {
+            for (int idx = from; idx < to; idx++) {
+                int a = idx / ffn, i = idx % ffn;
+                hidden[a][i] = up[a][i] * Ops.geluTanh(hidden[a][i]);
+            }
+        });
+        par.matmuls(m2.toArray(WeightMatrix[]::new), x2.toArray(float[][][]::new), y2.toArray(float[][][]::new));
+        for (int t = 0; t < count; t++) {
+            float[] o = out[t];
+            java.util.Arrays.fill(o, 0f);
+            for (int s = 0; s < selected; s++) {
+                float g = gates[t][s];
+                float[] y = expertOut[t * selected + s];
+                for (int i = 0; i < emb; i++) o[i] += g * y[i];
+            }
+        }
+    }
+}

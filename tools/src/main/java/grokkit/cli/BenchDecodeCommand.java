@@ -1,0 +1,68 @@
+package grokkit.cli;
+
+import grokkit.errors.BadInputException;
+import grokkit.errors.ExitCodes;
+import grokkit.model.ModelConfig;
+import grokkit.runtime.GrokModel;
+import grokkit.runtime.Session;
+import grokkit.model.ModelWeights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code grok bench decode}: tokens/s of step-by-step decode with the KV cache. */
+@Command(name = "decode", mixinStandardHelpOptions = true,
+        description = "Decode tokens/s (matrix-vector products over the selected experts) on random weights of a Grok shape, "
+                + "with the bytes read per token as a ratio of the memory bandwidth measured in the same run.")
+public final class BenchDecodeCommand extends ModelBench implements Callable<Integer> {
+    @Option(names = "--prompt", defaultValue = "16", description = "Prompt tokens prefilled before decoding. Default: ${DEFAULT-VALUE}.")
+    int prompt;
+
+    @Option(names = "--tokens", defaultValue = "32", description = "Timed decode steps. Default: ${DEFAULT-VALUE}.")
+    int tokens;
+
+    @Option(names = "--warmup", defaultValue = "8", description = "Untimed decode steps first (JIT). Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Override
+    public Integer call() throws Exception {
+        if (tokens < 1 || prompt < 1 || warmup < 0) throw new BadInputException("--prompt and --tokens must be >= 1, --warmup >= 0");
+        int threads = threads();
+        printContext(threads);
+        try (ModelWeights w = weights(); GrokModel model = open(w, 128); Session s = model.newSession()) {
+            ModelConfig c = w.config();
+            if (prompt + warmup + tokens > model.maxContext()) throw new BadInputException("--prompt + --warmup + --tokens exceed sequence_len");
+            double bandwidth = probeBandwidth();
+            int[] ids = randomTokens(prompt + warmup + tokens, c.vocabSize(), 7);
+            s.prefill(java.util.Arrays.copyOf(ids, prompt));
+            for (int i = 0; i < warmup; i++) s.decode(ids[prompt + i]);
+            s.resetTimings();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < tokens; i++) s.decode(ids[prompt + warmup + i]);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Session.Timings tm = s.timings();
+            double msLayers = tm.layerNanos() / 1e6 / tokens, msHead = tm.logitNanos() / 1e6 / tokens;
+            long[] bytes = decodeBytes(w);
+            double bytesPerToken = (double) bytes[0] * c.numLayers() + bytes[1];
+            double tokS = tokens / seconds;
+            double gbs = bytesPerToken * tokS / 1e9;
+            out.printf(Locale.ROOT, "decode: %d tokens after a %d-token prompt: %.2f tokens/s (%.2f ms/token: layers %.2f, output head %.2f)%n",
+                    tokens, prompt, tokS, 1e3 / tokS, msLayers, msHead);
+            out.printf(Locale.ROOT, "weights read per token: %.1f MB -> %.1f GB/s = %.0f%% of the %.1f GB/s streaming read measured in this run%n",
+                    bytesPerToken / 1e6, gbs, 100 * gbs / bandwidth, bandwidth);
+            int proj = projection(c);
+            if (proj > 0) {
+                double msLayer = msLayers / c.numLayers();
+                double ms = msHead + proj * msLayer;
+                double projBytes = (double) bytes[0] * proj + bytes[1];
+                out.printf(Locale.ROOT, "projected to %d layers: %.1f ms/token = %.3f tokens/s (%.2f GB read per token; at the probe's %.1f GB/s the floor is %.1f ms/token)%n",
+                        proj, ms, 1e3 / ms, projBytes / 1e9, bandwidth, projBytes / bandwidth / 1e6);
+            }
+            out.printf(Locale.ROOT, "| decode | %s | %d | %d | %.2f | %.1f | %.1f | %.0f%% |%n",
+                    label(w), c.numLayers(), threads, tokS, gbs, bandwidth, 100 * gbs / bandwidth);
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,60 @@
+package grokkit.cli;
+
+import grokkit.errors.BadInputException;
+import grokkit.errors.ExitCodes;
+import grokkit.model.ModelConfig;
+import grokkit.runtime.GrokModel;
+import grokkit.runtime.Session;
+import grokkit.model.ModelWeights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code grok bench prefill}: prompt tokens/s of the matrix-matrix prefill path. */
+@Command(name = "prefill", mixinStandardHelpOptions = true,
+        description = "Prefill tokens/s (matrix-matrix products, tokens grouped by expert) on random weights of a Grok shape.")
+public final class BenchPrefillCommand extends ModelBench implements Callable<Integer> {
+    @Option(names = "--prompt", defaultValue = "64", description = "Prompt length. Default: ${DEFAULT-VALUE}.")
+    int prompt;
+
+    @Option(names = "--repeats", defaultValue = "3", description = "Timed prefills (best reported), after one untimed. Default: ${DEFAULT-VALUE}.")
+    int repeats;
+
+    @Override
+    public Integer call() throws Exception {
+        if (prompt < 1 || repeats < 1) throw new BadInputException("--prompt and --repeats must be >= 1");
+        int threads = threads();
+        printContext(threads);
+        try (ModelWeights w = weights(); GrokModel model = open(w, Math.max(prompt, 1)); Session s = model.newSession()) {
+            ModelConfig c = w.config();
+            if (prompt > model.maxContext()) throw new BadInputException("--prompt exceeds sequence_len");
+            double bandwidth = probeBandwidth();
+            int[] ids = randomTokens(prompt, c.vocabSize(), 11);
+            s.prefill(ids);
+            double[] secs = new double[repeats];
+            Session.Timings best = null;
+            for (int r = 0; r < repeats; r++) {
+                s.reset();
+                s.resetTimings();
+                long t0 = System.nanoTime();
+                s.prefill(ids);
+                secs[r] = (System.nanoTime() - t0) / 1e9;
+                if (best == null || secs[r] <= Arrays.stream(secs, 0, r).min().orElse(Double.MAX_VALUE)) best = s.timings();
+            }
+            double sec = Arrays.stream(secs).min().orElseThrow();
+            double tokS = prompt / sec;
+            out.printf(Locale.ROOT, "prefill: %d-token prompt in %.1f ms = %.1f tokens/s (layers %.1f ms, output head %.1f ms); streaming read %.1f GB/s%n",
+                    prompt, sec * 1e3, tokS, best.layerNanos() / 1e6, best.logitNanos() / 1e6, bandwidth);
+            int proj = projection(c);
+            if (proj > 0) {
+                double ms = best.logitNanos() / 1e6 + proj * best.layerNanos() / 1e6 / c.numLayers();
+                out.printf(Locale.ROOT, "projected to %d layers: %.0f ms for the prompt = %.2f tokens/s%n", proj, ms, prompt / (ms / 1e3));
+            }
+            out.printf(Locale.ROOT, "| prefill | %s | %d | %d | %.1f | %d |%n", label(w), c.numLayers(), threads, tokS, prompt);
+        }
+        return ExitCodes.OK;
+    }
+}

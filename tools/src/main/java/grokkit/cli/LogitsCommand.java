@@ -1,0 +1,77 @@
+package grokkit.cli;
+
+import grokkit.errors.BadInputException;
+import grokkit.errors.ExitCodes;
+import grokkit.io.Npy;
+import grokkit.model.ModelWeights;
+import grokkit.runtime.GrokModel;
+import grokkit.runtime.RuntimeOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code grok logits MODEL_DIR --tokens 5,17,99 --out FILE.npy}: one full forward pass, all positions' logits. */
+@Command(name = "logits",
+        mixinStandardHelpOptions = true,
+        description = {
+                "Run the model over a token list and write the logits of every position as a float32 [T, vocab] .npy",
+                "(row t = next-token logits after tokens[0..t]; numpy format 1.0, '<f4', C order)."})
+public final class LogitsCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "A converted model directory (grok convert).")
+    Path modelDir;
+
+    @Option(names = "--tokens", required = true, paramLabel = "IDS", description = "Comma-separated token ids, e.g. 5,17,99.")
+    String tokens;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE.npy", description = "Output file (written atomically).")
+    Path out;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
+    Integer threads;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        int[] ids = parseTokens(tokens);
+        RuntimeOptions options = RuntimeOptions.defaults();
+        if (threads != null) {
+            if (threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);
+            options = options.withThreads(threads);
+        }
+        long t0 = System.nanoTime();
+        try (ModelWeights weights = ModelDirs.open(modelDir, "MODEL_DIR");
+             GrokModel model = new GrokModel(weights, options)) {
+            float[][] logits = model.forward(ids);
+            Npy.write(out, logits);
+            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: float32 [%d, %d] logits in %.2f s%n",
+                    out, logits.length, model.config().vocabSize(), (System.nanoTime() - t0) / 1e9);
+        }
+        return ExitCodes.OK;
+    }
+
+    /** "5, 17,99" → {5, 17, 99}; anything else is a BadInputException naming --tokens. */
+    static int[] parseTokens(String text) throws BadInputException {
+        String trimmed = text == null ? "" : text.trim();
+        if (trimmed.isEmpty()) throw new BadInputException("--tokens: the token list is empty");
+        String[] parts = trimmed.split(",", -1);
+        int[] ids = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            String p = parts[i].trim();
+            try {
+                ids[i] = Integer.parseInt(p);
+            } catch (NumberFormatException e) {
+                throw new BadInputException("--tokens: '" + p + "' (item " + (i + 1) + ") is not a token id");
+            }
+            if (ids[i] < 0) throw new BadInputException("--tokens: token id " + ids[i] + " (item " + (i + 1) + ") is negative");
+        }
+        return ids;
+    }
+}

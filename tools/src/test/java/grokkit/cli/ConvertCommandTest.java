@@ -1,0 +1,123 @@
+package grokkit.cli;
+
+import grokkit.errors.ExitCodes;
+import grokkit.model.ModelConfig;
+import grokkit.model.ParamNames;
+import grokkit.shard.Manifest;
+import grokkit.shard.ShardedModel;
+import grokkit.shard.TensorRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code grok convert} and {@code grok check} end to end on a committed fixture: exit codes and messages. */
+class ConvertCommandTest {
+    @TempDir
+    Path tmp;
+
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+
+    static final Path FIXTURE = Path.of(System.getProperty("grok.root", ".")).resolve("golden-tests/fixtures/tiny-np2-p5");
+
+    private int run(String... args) {
+        CommandLine cl = GrokCli.newCommandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+
+    private int convert(Path outDir, String... extra) {
+        String[] base = {"convert", FIXTURE.resolve("ckpt-0").toString(), outDir.toString(),
+                "--model-config", FIXTURE.resolve("config.json").toString(), "--threads", "2", "--shard-size", "128KiB"};
+        String[] all = new String[base.length + extra.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(extra, 0, all, base.length, extra.length);
+        return run(all);
+    }
+
+    @Test
+    void convertsChecksAndOpensAsModelWeights() throws IOException {
+        Path model = tmp.resolve("model");
+        Path tokenizer = Files.writeString(tmp.resolve("tok.model"), "not really a tokenizer");
+        assertThat(convert(model, "--experts", "int4", "--tokenizer", tokenizer.toString())).as(err.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString()).contains("q4", "int8-rowblock", "worst re-quantized tensors", "converted ");
+        assertThat(model.resolve("tok.model")).hasContent("not really a tokenizer");
+        assertThat(model.resolve("conversion-report.json")).exists();
+        Manifest m = Manifest.read(model);
+        assertThat(m.tokenizer()).isEqualTo("tok.model");
+        assertThat(m.formatVersion()).isEqualTo(1);
+        assertThat(m.conversion().get("experts").asText()).isEqualTo("int4");
+        assertThat(run("check", model.toString())).as(err.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString()).contains("OK: ");
+        try (ShardedModel w = ShardedModel.open(model)) {
+            ModelConfig c = w.config();
+            assertThat(w.embeddings().outDim()).isEqualTo(c.vocabSize());
+            assertThat(w.expert(ParamNames.layer(2, ParamNames.MOE_LINEAR_1), 7).encoding()).isEqualTo("q4");
+            assertThat(w.matrix(ParamNames.layer(0, ParamNames.ATTN_OUT)).encoding()).isEqualTo("int8-rowblock");
+            assertThat(w.vector(ParamNames.layer(1, ParamNames.NORM_PRE_MOE))).hasSize(c.embSize());
+        }
+    }
+
+    @Test
+    void checkReportsAFlippedByteWithTheTensorNameAndExitsOne() throws IOException {
+        Path model = tmp.resolve("model");
+        assertThat(convert(model)).as(err.toString()).isEqualTo(ExitCodes.OK);
+        TensorRecord victim = Manifest.read(model).tensors().stream()
+                .filter(t -> t.name().equals(ParamNames.layer(1, ParamNames.MOE_LINEAR_V)) && t.expert() == 5).findFirst().orElseThrow();
+        try (FileChannel ch = FileChannel.open(model.resolve(victim.shard()), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long at = victim.weights().offset() + 17;
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 1)).rewind();
+            ch.write(b, at);
+        }
+        assertThat(run("check", model.toString())).isEqualTo(ExitCodes.CHECK_FAILED);
+        assertThat(err.toString()).contains("CORRUPT", "transformer/decoder_layer_1/moe/linear_v/w [expert 5]", "CRC32C");
+    }
+
+    @Test
+    void checkOfANonModelDirectoryIsBadInput() {
+        assertThat(run("check", tmp.toString())).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains("manifest.json");
+        assertThat(run("check", tmp.resolve("nope").toString())).isEqualTo(ExitCodes.BAD_INPUT);
+    }
+
+    @Test
+    void badInputExitsTwoAndLeavesNoManifest() throws IOException {
+        Path model = tmp.resolve("bad");
+        // Everything the reader refuses: here a truncated tensor file.
+        Path ckpt = tmp.resolve("ckpt-0");
+        Files.createDirectories(ckpt);
+        try (Stream<Path> s = Files.list(FIXTURE.resolve("ckpt-0"))) {
+            for (Path p : s.toList()) Files.copy(p, ckpt.resolve(p.getFileName()));
+        }
+        Path victim = ckpt.resolve("tensor00005_000");
+        byte[] bytes = Files.readAllBytes(victim);
+        Files.write(victim, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        assertThat(run("convert", ckpt.toString(), model.toString())).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains("tensor00005_000");
+        assertThat(model.resolve("manifest.json")).doesNotExist();
+
+        assertThat(run("convert", tmp.resolve("missing").toString(), model.toString())).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(convert(model, "--experts", "int2")).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains("--experts");
+        assertThat(convert(model, "--shard-size", "lots")).isEqualTo(ExitCodes.BAD_INPUT);
+        Path file = Files.writeString(tmp.resolve("file"), "x");
+        assertThat(convert(file.resolve("sub"))).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains("cannot create the output directory");
+        assertThat(model.resolve("manifest.json")).doesNotExist();
+    }
+}

@@ -39,6 +39,7 @@ public final class Dequantizer {
                     }
                 }
             }
+            case EncodingSpec.Q4NL -> Q4Nl.dequantizeRow(spec, weights, scales, in, o, dst);
             case EncodingSpec.Q4, EncodingSpec.Q4_0 -> {
                 int g = spec.groupSize(), half = g / 2, groups = in / g;
                 long base = n / 2 * o;

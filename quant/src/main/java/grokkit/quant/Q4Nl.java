@@ -33,10 +33,12 @@ import java.nio.ByteOrder;
  * <li>weights region: out-major rows of n·G/2 bytes; in a group, byte j holds input j in its low
  *     nibble and input j+G/2 in its high nibble (as q4). {@code in} need not be a multiple of G:
  *     the missing inputs of a ragged last group hold {@link #ZERO_CODE} and are never read.</li>
- * <li>scales region: {@code out × n} group-scale bytes (row-major); then, at offset
- *     {@link #headerOffset}, the float32 base S (little-endian) and {@code in} f16 channel
- *     scales c (little-endian). A group-scale byte b decodes to {@link #groupScale}: sign
- *     {@code b & 0x80}, {@code k = b & 0x7F}, magnitude {@code S·2^(-k/16)}; b = 0x7F is 0.</li>
+ * <li>scales region: a header — the float32 base S and {@code in} f16 channel scales c (all
+ *     little-endian), padded to a multiple of 4 bytes ({@link #headerBytes}) — then
+ *     {@code out × n} group-scale bytes, row-major, so row o's scales start at
+ *     {@code headerBytes(in) + o·n} (a row-tiled writer places tiles without knowing out). A
+ *     group-scale byte b decodes to {@link #groupScale}: sign {@code b & 0x80},
+ *     {@code k = b & 0x7F}, magnitude {@code S·2^(-k/16)}; b = 0x7F is 0.</li>
  * </ul>
  */
 public final class Q4Nl {
@@ -131,27 +133,27 @@ public final class Q4Nl {
         return (in + groupSize - 1) / groupSize;
     }
 
-    /** Offset of the header (S, then the channel scales) in the scales region: after the group scales, 4-aligned. */
-    public static long headerOffset(int in, int out, int groupSize) {
-        return ((long) out * groups(in, groupSize) + 3) / 4 * 4;
+    /** Bytes of the header at the start of the scales region: S (float32), in × f16 c, padded to a multiple of 4. */
+    public static long headerBytes(int in) {
+        return (4 + 2L * in + 3) / 4 * 4;
     }
 
     /** Bytes of the scales region. */
     public static long scaleBytes(int in, int out, int groupSize) {
-        return headerOffset(in, out, groupSize) + 4 + 2L * in;
+        return headerBytes(in) + (long) out * groups(in, groupSize);
     }
 
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** The base S stored in a scales region. */
-    public static float base(MemorySegment scales, int in, int out, int groupSize) {
-        return scales.get(F32, headerOffset(in, out, groupSize));
+    public static float base(MemorySegment scales) {
+        return scales.get(F32, 0);
     }
 
     /** The channel scales c stored in a scales region, as floats. */
-    public static float[] channelScales(MemorySegment scales, int in, int out, int groupSize) {
-        long off = headerOffset(in, out, groupSize) + 4;
+    public static float[] channelScales(MemorySegment scales, int in) {
+        long off = 4;
         float[] c = new float[in];
         for (int i = 0; i < in; i++) c[i] = Float.float16ToFloat(scales.get(I16, off + 2L * i));
         return c;
@@ -161,13 +163,14 @@ public final class Q4Nl {
      * Scalar reference dequantization of row {@code o} (the {@code in} weights feeding output o)
      * into {@code dst[0..in)}. Slow and obviously correct: tests and the kernel's checks use it.
      */
-    public static void dequantizeRow(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out, int o, float[] dst) {
+    public static void dequantizeRow(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int o, float[] dst) {
         int g = spec.groupSize(), half = g / 2, groups = groups(in, g);
-        float s = base(scales, in, out, g);
-        float[] c = channelScales(scales, in, out, g);
+        float s = base(scales);
+        float[] c = channelScales(scales, in);
+        long gs = headerBytes(in);
         long rowBytes = (long) groups * half;
         for (int k = 0; k < groups; k++) {
-            float d = groupScale(scales.get(ValueLayout.JAVA_BYTE, (long) o * groups + k), s);
+            float d = groupScale(scales.get(ValueLayout.JAVA_BYTE, gs + (long) o * groups + k), s);
             long b0 = o * rowBytes + (long) k * half;
             for (int j = 0; j < half; j++) {
                 int b = weights.get(ValueLayout.JAVA_BYTE, b0 + j) & 0xff;

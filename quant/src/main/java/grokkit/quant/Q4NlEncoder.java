@@ -172,12 +172,12 @@ public final class Q4NlEncoder {
         return Q4Nl.groups(in, spec.groupSize());
     }
 
-    /** Bytes of the header: S (float32) and the {@code in} f16 channel scales. */
+    /** Bytes of the header: S (float32) and the {@code in} f16 channel scales, padded to 4. */
     public int headerBytes() {
-        return 4 + 2 * in;
+        return (int) Q4Nl.headerBytes(in);
     }
 
-    /** Writes the header at {@code dst[off..]}; in the scales region it belongs at {@link Q4Nl#headerOffset}. */
+    /** Writes the header at {@code dst[off..]}; it starts the scales region (group scales follow at {@link #headerBytes}). */
     public void writeHeader(byte[] dst, int off) {
         int b = Float.floatToRawIntBits(base);
         for (int k = 0; k < 4; k++) dst[off + k] = (byte) (b >>> (8 * k));
@@ -190,7 +190,8 @@ public final class Q4NlEncoder {
     /**
      * Encodes {@code rows} consecutive out-major rows starting at {@code src[srcOff]}: weight bytes
      * to {@code w[wOff..]} ({@link #weightRowBytes} per row), group-scale bytes to
-     * {@code s[sOff..]} ({@link #scaleRowBytes} per row).
+     * {@code s[sOff..]} ({@link #scaleRowBytes} per row; in the scales region row o's start at
+     * {@code headerBytes() + o·scaleRowBytes()}).
      */
     public void encodeRows(float[] src, int srcOff, int rows, byte[] w, int wOff, byte[] s, int sOff) {
         int g = spec.groupSize(), half = g / 2, groups = Q4Nl.groups(in, g);
@@ -213,8 +214,8 @@ public final class Q4NlEncoder {
     public byte[][] encodeMatrix(float[] outMajor, int out) {
         byte[] w = new byte[Math.toIntExact(spec.weightBytes(in, out))];
         byte[] s = new byte[Math.toIntExact(spec.scaleBytes(in, out))];
-        encodeRows(outMajor, 0, out, w, 0, s, 0);
-        writeHeader(s, (int) Q4Nl.headerOffset(in, out, spec.groupSize()));
+        writeHeader(s, 0);
+        encodeRows(outMajor, 0, out, w, 0, s, headerBytes());
         return new byte[][] {w, s};
     }
 

@@ -36,7 +36,7 @@ class Q4NlTest {
         float[] dequantize(EncodingSpec spec, int in, int out) {
             float[] all = new float[in * out], row = new float[in];
             for (int o = 0; o < out; o++) {
-                Q4Nl.dequantizeRow(spec, MemorySegment.ofArray(weights), MemorySegment.ofArray(scales), in, out, o, row);
+                Q4Nl.dequantizeRow(spec, MemorySegment.ofArray(weights), MemorySegment.ofArray(scales), in, o, row);
                 System.arraycopy(row, 0, all, o * in, in);
             }
             return all;
@@ -96,12 +96,12 @@ class Q4NlTest {
         float[] x = onGrid(0.5f);
         Encoded e = encode(SPEC, null, x, 32, 16);
         MemorySegment sc = MemorySegment.ofArray(e.scales);
-        assertThat(Q4Nl.channelScales(sc, 32, 16, 32)).containsOnly(1f);
+        assertThat(Q4Nl.channelScales(sc, 32)).containsOnly(1f);
         // S = max|w/c| / 96 = 63.5 / 96; the stored group scale is the lattice point nearest 0.5 (±2.2%).
-        float base = Q4Nl.base(sc, 32, 16, 32);
+        float base = Q4Nl.base(sc);
         assertThat(base).isEqualTo(63.5f / 96f);
         for (int o = 0; o < 16; o++) {
-            float d = Q4Nl.groupScale(e.scales[o], base);
+            float d = Q4Nl.groupScale(e.scales[68 + o], base);
             assertThat(d).isCloseTo(0.5f, within(0.5f * 0.023f));
             // byte j: low nibble = input j, high nibble = input j + 16; codes are the level indices.
             for (int j = 0; j < 16; j++)
@@ -127,8 +127,8 @@ class Q4NlTest {
         // The grid reaches -127 but only +113: groups dominated by +127·k are best served by a negative scale.
         float[] x = onGrid(-0.01f);
         Encoded e = encode(SPEC, null, x, 32, 16);
-        float base = Q4Nl.base(MemorySegment.ofArray(e.scales), 32, 16, 32);
-        for (int o = 0; o < 16; o++) assertThat(Q4Nl.groupScale(e.scales[o], base)).isNegative();
+        float base = Q4Nl.base(MemorySegment.ofArray(e.scales));
+        for (int o = 0; o < 16; o++) assertThat(Q4Nl.groupScale(e.scales[68 + o], base)).isNegative();
         assertThat(relRms(x, e.dequantize(SPEC, 32, 16))).isLessThan(0.023);
     }
 
@@ -137,7 +137,7 @@ class Q4NlTest {
         int in = 344, out = 3; // ffn 344 with G 32: 10 full groups and one of 24
         assertThat(SPEC.groupsPerRow(in)).isEqualTo(11);
         assertThat(SPEC.weightBytes(in, out)).isEqualTo(3L * 11 * 16);
-        assertThat(SPEC.scaleBytes(in, out)).isEqualTo(36L + 4 + 2 * 344); // 33 group scales (4-aligned), S, c
+        assertThat(SPEC.scaleBytes(in, out)).isEqualTo(4 + 2 * 344 + 33L); // S, c, then 3 × 11 group scales
         float[] src = heavyRows(out, in, 2);
         Encoded e = encode(SPEC, null, src, in, out);
         int rowBytes = 11 * 16;
@@ -147,7 +147,7 @@ class Q4NlTest {
         }
         float[] dst = new float[in + 5];
         java.util.Arrays.fill(dst, 42f);
-        Q4Nl.dequantizeRow(SPEC, MemorySegment.ofArray(e.weights), MemorySegment.ofArray(e.scales), in, out, 1, dst);
+        Q4Nl.dequantizeRow(SPEC, MemorySegment.ofArray(e.weights), MemorySegment.ofArray(e.scales), in, 1, dst);
         for (int i = in; i < dst.length; i++) assertThat(dst[i]).isEqualTo(42f);
         assertThat(relRms(src, e.dequantize(SPEC, in, out))).isLessThan(0.11);
     }
@@ -205,7 +205,7 @@ class Q4NlTest {
         Encoded a = encode(SPEC, null, src, in, out), b = encode(SPEC, null, src, in, out);
         assertThat(a.weights).isEqualTo(b.weights);
         assertThat(a.scales).isEqualTo(b.scales);
-        assertThat(a.scales[0] & 0xff).isEqualTo(Q4Nl.ZERO_SCALE);
+        assertThat(a.scales[(int) Q4Nl.headerBytes(in)] & 0xff).isEqualTo(Q4Nl.ZERO_SCALE);
         float[] d = a.dequantize(SPEC, in, out);
         for (int i = 0; i < 32; i++) assertThat(d[i]).isZero();
         // Tiles encoded separately with merged statistics give the same bytes as one pass.
@@ -213,9 +213,10 @@ class Q4NlTest {
         st.merge(new Q4NlEncoder.ChannelStats(in).addRows(src, in, out - 1));
         Q4NlEncoder tiled = Q4NlEncoder.prepare(SPEC, st, null);
         byte[] w = new byte[a.weights.length], s = new byte[a.scales.length];
-        tiled.encodeRows(src, 0, 1, w, 0, s, 0);
-        tiled.encodeRows(src, in, out - 1, w, tiled.weightRowBytes(), s, tiled.scaleRowBytes());
-        tiled.writeHeader(s, (int) Q4Nl.headerOffset(in, out, 32));
+        int h = tiled.headerBytes();
+        tiled.encodeRows(src, in, out - 1, w, tiled.weightRowBytes(), s, h + tiled.scaleRowBytes());
+        tiled.encodeRows(src, 0, 1, w, 0, s, h);
+        tiled.writeHeader(s, 0);
         assertThat(w).isEqualTo(a.weights);
         assertThat(s).isEqualTo(a.scales);
     }

@@ -41,6 +41,7 @@ public final class Kernels {
             case EncodingSpec.BF16 -> new Bf16Matrix(weights, in, out);
             case EncodingSpec.INT8_ROWBLOCK, EncodingSpec.Q8 -> new Int8GroupMatrix(checkScales(spec), weights, scales, in, out);
             case EncodingSpec.Q4, EncodingSpec.Q4_0 -> new Q4Matrix(checkScales(spec), weights, scales, in, out);
+            case EncodingSpec.Q4NL -> new Q4NlMatrix(spec, weights, scales, in, out);
             default -> throw new IllegalArgumentException("unknown encoding " + spec.name());
         };
     }

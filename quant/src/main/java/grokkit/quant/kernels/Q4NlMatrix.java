@@ -54,6 +54,8 @@ public final class Q4NlMatrix implements WeightMatrix {
     /** Group-scale byte → scale (S·±2^(-k/16)), and the channel scales c. */
     private final float[] scaleTable;
     private final float[] channel;
+    /** Offset of the group scales in the scales region (after the header). */
+    private final long scaleStart;
     /** Scratch for x∘c, one per thread (matvec is called from many threads on one matrix). */
     private final ThreadLocal<float[]> scaled;
     /** True when each half-group is whole 16-byte loads and the float shape divides 16 lanes. */
@@ -76,10 +78,11 @@ public final class Q4NlMatrix implements WeightMatrix {
         this.groups = spec.groupsPerRow(in);
         this.fullGroups = in / group;
         this.rowBytes = (long) groups * half;
-        float base = Q4Nl.base(scales, in, out, group);
+        float base = Q4Nl.base(scales);
         if (!Float.isFinite(base) || base <= 0) throw new IllegalArgumentException("q4nl [in=" + in + ", out=" + out + "]: bad base scale " + base);
         this.scaleTable = Q4Nl.groupScaleTable(base);
-        this.channel = Q4Nl.channelScales(scales, in, out, group);
+        this.channel = Q4Nl.channelScales(scales, in);
+        this.scaleStart = Q4Nl.headerBytes(in);
         this.scaled = ThreadLocal.withInitial(() -> new float[in]);
         this.vector = half % 16 == 0 && 16 % L == 0;
     }
@@ -95,7 +98,7 @@ public final class Q4NlMatrix implements WeightMatrix {
     }
 
     private float scale(long index) {
-        return scaleTable[scales.get(ValueLayout.JAVA_BYTE, index) & 0xff];
+        return scaleTable[scales.get(ValueLayout.JAVA_BYTE, scaleStart + index) & 0xff];
     }
 
     /** x∘c into a per-thread scratch array. */

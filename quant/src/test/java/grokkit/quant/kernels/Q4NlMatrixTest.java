@@ -42,7 +42,7 @@ class Q4NlMatrixTest {
             MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, sOff + s.length, arena);
             MemorySegment ws = all.asSlice(0, w.length), ss = all.asSlice(sOff, s.length);
             float[][] ref = new float[out][in];
-            for (int o = 0; o < out; o++) Q4Nl.dequantizeRow(spec, ws, ss, in, out, o, ref[o]);
+            for (int o = 0; o < out; o++) Q4Nl.dequantizeRow(spec, ws, ss, in, o, ref[o]);
             return new WeightMatrixFixture(new Q4NlMatrix(spec, ws, ss, in, out), ref);
         }
     }

@@ -77,9 +77,9 @@ public record ConvertOptions(String experts, String attention, String embeddings
      * at least 8; failing that it stays int8. The manifest records each matrix's actual group size.
      */
     EncodingSpec encodingFor(String option, int in, int rowBlocks) {
-        // q4nl takes any input dimension (ragged last group); q4_0 is llama.cpp's block of 32 or nothing.
+        // q4nl and q4_0 take any input dimension (ragged last group).
         if (option.equals("q4nl")) return EncodingSpec.q4nl(groupSize);
-        if (option.equals("q4_0")) return in % 32 == 0 ? EncodingSpec.q4_0() : EncodingSpec.int8RowBlock(in, rowBlocks);
+        if (option.equals("q4_0")) return EncodingSpec.q4_0(); // a ragged last block is zero-padded, as llama.cpp would see it
         if (option.equals("int4") || option.equals("q4")) {
             int g = effectiveGroupSize(in);
             if (g > 0) return EncodingSpec.q4(g, Q4_SCALE_TYPE);

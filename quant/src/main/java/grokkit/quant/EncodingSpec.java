@@ -23,7 +23,8 @@ import java.util.Locale;
  *     input j in its low nibble and input j+G/2 in its high nibble, each as {@code q+8} with
  *     {@code q ∈ [-8, 7]}; w = q·scale</td><td>f16 or bf16, groupSize 32/64/128</td></tr>
  * <tr><td>{@code q4_0}</td><td>as q4 with G = 32 and f16 scales (llama.cpp's Q4_0 block math; a
- *     comparison baseline)</td><td>f16</td></tr>
+ *     comparison baseline). If {@code in} is not a multiple of 32 each row has ceil(in/32)
+ *     blocks and the last is quantized as if zero-padded (its padding holds code 8 = 0)</td><td>f16</td></tr>
  * <tr><td>{@code q4nl}</td><td>as q4 (nibble layout), but a nibble is a code on a fixed non-uniform
  *     grid, and {@code in} need not be a multiple of G: each row has ceil(in/G) groups of G/2
  *     bytes; the missing inputs of a ragged last group hold code 8 and are never read.
@@ -62,7 +63,8 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
             case F32 -> 4 * n;
             case BF16 -> 2 * n;
             case INT8_ROWBLOCK, Q8 -> n;
-            case Q4, Q4_0 -> n / 2;
+            case Q4 -> n / 2;
+            case Q4_0 -> (long) out * groupsPerRow(in) * 16; // = n/2 unless a ragged last block is zero-padded
             case Q4NL -> (long) out * groupsPerRow(in) * (groupSize / 2);
             default -> throw new IllegalArgumentException("unknown encoding " + name);
         };
@@ -92,6 +94,11 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
             if (!"log8".equals(scaleType))
                 throw new IllegalArgumentException(name + ": scale type must be log8, got " + scaleType);
             return;
+        }
+        if (Q4_0.equals(name)) {
+            if (groupSize != 32 || !"f16".equals(scaleType))
+                throw new IllegalArgumentException(name + ": blocks of 32 with f16 scales only, got " + groupSize + "/" + scaleType);
+            return; // a ragged last block is zero-padded (see Q4_0 in the table above)
         }
         if (groupSize < 0 || (groupSize > 0 && in % groupSize != 0))
             throw new IllegalArgumentException(String.format(Locale.ROOT,

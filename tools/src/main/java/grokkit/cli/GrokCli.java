@@ -25,6 +25,7 @@ import java.nio.file.NoSuchFileException;
                 LogitsCommand.class,
                 TokenizeCommand.class,
                 InspectCommand.class,
+                QuantEvalCommand.class,
         })
 public final class GrokCli {
 

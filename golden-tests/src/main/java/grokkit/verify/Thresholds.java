@@ -27,14 +27,14 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
         LOSSLESS,
         /** Re-quantized to 8 bits with new group scales (q8): a small, bounded error. */
         Q8,
-        /** Experts quantized to 4 bits (q4, q4_0): a real but bounded accuracy loss. */
+        /** Experts quantized to 4 bits (q4, q4_0, q4nl): a real but bounded accuracy loss. */
         INT4;
 
         public static Family parse(String s) {
             return switch (s.toLowerCase(Locale.ROOT)) {
                 case "lossless", "int8", "int8-rowblock", "f32", "bf16" -> LOSSLESS;
                 case "q8" -> Q8;
-                case "int4", "q4", "q4_0" -> INT4;
+                case "int4", "q4", "q4_0", "q4nl" -> INT4;
                 default -> throw new IllegalArgumentException("unknown encoding family '" + s
                         + "' (expected lossless, q8 or int4)");
             };

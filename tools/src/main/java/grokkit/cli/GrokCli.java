@@ -26,6 +26,7 @@ import java.nio.file.NoSuchFileException;
                 TokenizeCommand.class,
                 RunCommand.class,
                 InspectCommand.class,
+                QuantEvalCommand.class,
         })
 public final class GrokCli {
 

@@ -19,12 +19,14 @@ step() {
   local name=$1 out=$2; shift 2
   rm -rf "$out"; sync
   local t0=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$work/rss" "$@" > "$work/$name.out" 2>&1
+  /usr/bin/time -f "%M %U %S" -o "$work/rss" "$@" > "$work/$name.out" 2>&1
   sync
   local t1=$(date +%s.%N)
-  local secs=$(echo "$t1 - $t0" | bc -l) rss=$(cat "$work/rss")
+  local secs=$(echo "$t1 - $t0" | bc -l) rss cpu
+  read -r rss usr sys < <(tail -1 "$work/rss")
+  cpu=$(echo "$usr + $sys" | bc -l)
   local heap=$(grep -o 'peak heap [0-9.]* [KMG]iB' "$work/$name.out" | tail -1 || true)
-  say "$(printf '%-12s %8.1f s %7.3f GB/s  peak RSS %6d MiB  %s' "$name" "$secs" "$(echo "$bytes / $secs / 1000000000" | bc -l)" $((rss / 1024)) "$heap")"
+  say "$(printf '%-12s %8.1f s %7.3f GB/s  cpu %6.1f s  peak RSS %6d MiB  %s' "$name" "$secs" "$(echo "$bytes / $secs / 1000000000" | bc -l)" "$cpu" $((rss / 1024)) "$heap")"
   echo "$secs" > "$work/$name.secs"
   cp "$out/conversion-report.json" "$work/$name-report.json" 2>/dev/null || true
   rm -rf "$out"

@@ -110,9 +110,16 @@ def rng_for(seed, name, salt=0):
 
 
 def student_t_unit(rng, shape, df):
-    """Student-t samples scaled to unit variance (df > 2)."""
-    x = rng.standard_t(df, size=shape)
-    return (x * math.sqrt((df - 2.0) / df)).astype(np.float32)
+    """Student-t samples scaled to unit variance (df > 2), as float32. Drawn in slices of the
+    first axis so a full-width matrix never needs a float64 copy (the generator fills in C
+    order, so slicing gives the same numbers as one draw)."""
+    out = np.empty(shape, dtype=np.float32)
+    flat = out.reshape(-1)
+    step = 1 << 22
+    for i in range(0, flat.size, step):
+        k = min(step, flat.size - i)
+        flat[i:i + k] = rng.standard_t(df, size=k) * math.sqrt((df - 2.0) / df)
+    return out
 
 
 def heavy_matrix(rng, n_in, n_out, gain, init, lead=()):
@@ -128,7 +135,8 @@ def heavy_matrix(rng, n_in, n_out, gain, init, lead=()):
         w[idx + (rows,)] *= mult[:, None].astype(np.float32)
     col = np.exp(rng.normal(0.0, init["col_log_std"], size=tuple(lead) + (1, n_out)))
     w *= col.astype(np.float32)
-    return w * np.float32(gain / math.sqrt(n_in))
+    w *= np.float32(gain / math.sqrt(n_in))
+    return w
 
 
 def _share_experts(rng, w, init, draw):
@@ -160,7 +168,10 @@ def quantize(w, blocks, axis_rows):
     amax = np.abs(wb).max(axis=-2, keepdims=True)
     s = (amax / np.float32(127.0)).astype(BF16)
     s = np.where(s == 0, BF16(1.0), s).astype(BF16)
-    q = np.clip(np.rint(wb / s.astype(np.float32)), -127, 127).astype(np.int8)
+    t = wb / s.astype(np.float32)           # in place from here: bounded memory at full width
+    np.rint(t, out=t)
+    np.clip(t, -127, 127, out=t)
+    q = t.astype(np.int8)
     return q.reshape(w.shape), s.reshape(*lead, blocks, N)
 
 

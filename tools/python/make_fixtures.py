@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 SMALL = {"emb_size": 64, "key_size": 16, "num_q_heads": 4, "num_kv_heads": 2,
          "num_experts": 8, "num_selected_experts": 2, "widening_factor": 8,
@@ -34,28 +35,57 @@ FIXTURES = {
 }
 
 
-def make_prompts(spec):
-    """Token-id prompts avoiding pad (0), BOS (1) and EOS (2) except where intended: each starts
-    with BOS 1; the longest repeats a segment (so attention has something to find); the
-    optional pad prompt has pad tokens in the middle to exercise the `tokens != pad` key mask
-    (never at position 0: a query with every key masked degenerates to a uniform average)."""
+def candidate_prompt(spec, slot, attempt):
+    """One candidate token list for prompt `slot`. Every prompt starts with BOS 1 and otherwise
+    avoids pad (0), BOS and EOS (2); long prompts repeat a 24-token segment (so attention has
+    something to find); the pad slot has pad tokens in the middle to exercise the
+    `tokens != pad` key mask (never at position 0: a query whose keys are all masked degenerates
+    to a uniform average over every position)."""
     V = spec["config"]["vocab_size"]
-    rng = np.random.default_rng(spec["prompt_seed"])
+    rng = np.random.default_rng([spec["prompt_seed"], slot, attempt])
+    lengths = spec["lengths"] + ([spec["pad_prompt_len"]] if spec["pad_prompt_len"] else [])
+    n = lengths[slot]
+    body = rng.integers(3, V, size=n - 1)
+    if n >= 64:
+        seg = rng.integers(3, V, size=24)
+        body[8:32] = seg
+        body[n // 2: n // 2 + 24] = seg[: len(body[n // 2: n // 2 + 24])]
+    if slot == len(spec["lengths"]):  # the pad prompt
+        body[n // 2] = body[n // 2 + 1] = body[n - 6] = 0
+    return [1] + [int(t) for t in body]
+
+
+def margins(logits, routing):
+    """(smallest 2nd-vs-3rd expert log-prob margin over layers/positions, smallest top-1 vs
+    top-2 logit margin) of a float32 forward."""
+    route = min(float(np.min(np.log(p[:, 1]) - np.log(p[:, 2])))
+                for p in (np.sort(np.asarray(r[0], np.float32), -1)[:, ::-1] for r in routing))
+    s = np.sort(logits, axis=-1)
+    return route, float(np.min(s[:, -1] - s[:, -2]))
+
+
+def make_prompts(spec, model_dir, min_route_gap, min_logit_gap, max_attempts=40):
+    """Pick, for each prompt slot, the first candidate whose float32 forward has no near-tie:
+    a route whose 2nd/3rd experts are within `min_route_gap` in log-probability, or a position
+    whose top-2 logits are within `min_logit_gap`, would let a correct float32 runtime flip a
+    route or the top-1 token through rounding alone and fail a tight comparison spuriously."""
+    import reference as ref
+    cfg = ref.load_config(model_dir, None)
+    ckpt = ref.Checkpoint(os.path.join(model_dir, "ckpt-0"), cfg)
+    n_slots = len(spec["lengths"]) + (1 if spec["pad_prompt_len"] else 0)
     prompts = []
-    for n in spec["lengths"]:
-        body = rng.integers(3, V, size=n - 1)
-        if n >= 64:
-            seg = rng.integers(3, V, size=24)
-            body[n // 2: n // 2 + 24] = seg[: len(body[n // 2: n // 2 + 24])]
-            body[8:32] = seg
-        prompts.append([1] + [int(t) for t in body])
-    n = spec["pad_prompt_len"]
-    if n:
-        body = [int(t) for t in rng.integers(3, V, size=n - 1)]
-        body[n // 2] = 0
-        body[n // 2 + 1] = 0
-        body[n - 6] = 0
-        prompts.append([1] + body)
+    for slot in range(n_slots):
+        for attempt in range(max_attempts):
+            toks = candidate_prompt(spec, slot, attempt)
+            logits, routing = ref.run(ckpt, cfg, [toks], ["f32"], log=lambda s: None)
+            rg, lg = margins(logits[("f32", 0)], routing[("f32", 0)])
+            print(f"  prompt {slot} attempt {attempt}: route gap {rg:.2e}, logit gap {lg:.2e}",
+                  file=sys.stderr)
+            if rg >= min_route_gap and lg >= min_logit_gap:
+                prompts.append(toks)
+                break
+        else:
+            raise SystemExit(f"prompt {slot}: no candidate without near-ties in {max_attempts} tries")
     return prompts
 
 
@@ -64,6 +94,10 @@ def main(argv=None):
     ap.add_argument("--root", default=os.path.abspath(os.path.join(HERE, "..", "..")))
     ap.add_argument("--only", action="append")
     ap.add_argument("--skip-golden", action="store_true")
+    ap.add_argument("--min-route-gap", type=float, default=1e-3,
+                    help="reject prompts with a 2nd/3rd expert log-prob margin below this")
+    ap.add_argument("--min-logit-gap", type=float, default=1e-3,
+                    help="reject prompts with a top-1/top-2 logit margin below this")
     args = ap.parse_args(argv)
     base = os.path.join(args.root, "golden-tests", "fixtures")
     for name, spec in FIXTURES.items():
@@ -79,8 +113,9 @@ def main(argv=None):
                         "--config", cfg_path, "--init", spec["init"],
                         "--numpy-style", str(spec["numpy_style"]),
                         "--protocol", str(spec["protocol"]), "--force"], check=True)
+        prompts = make_prompts(spec, out, args.min_route_gap, args.min_logit_gap)
         with open(os.path.join(out, "prompts.json"), "w") as f:
-            json.dump(make_prompts(spec), f)
+            json.dump(prompts, f)
             f.write("\n")
         if not args.skip_golden:
             subprocess.run([sys.executable, os.path.join(HERE, "reference.py"), out], check=True)

@@ -12,6 +12,10 @@ varied set of test strings as JSONL (text, ids, pieces, decoded).
   tok-unk.model       the same recipe with byte_fallback = false and a few pieces re-typed UNUSED
                       (exercises unknown-run merging, the unk surface and UNUSED re-splitting)
   tok-unk.jsonl       its golden encodings
+  tiny.model          the same recipe with 512 pieces, trained on the ASCII part of the corpus:
+                      the tokenizer of the bundled example checkpoint (tiny-12l, vocab_size 512)
+                      that the quickstart converts and runs
+  tiny.jsonl          its golden encodings
 
 Usage: python3 tools/python/make_tokenizer_fixture.py [OUT_DIR]
        (default OUT_DIR: golden-tests/fixtures/tokenizer). Needs the `sentencepiece` package.
@@ -69,13 +73,13 @@ USER_SYMBOLS = (["\n" * k for k in range(1, 6)] + ["\t" * k for k in range(1, 5)
 CONTROL_SYMBOLS = ["<|control|>"]
 
 
-def train(corpus_file, prefix, byte_fallback, vocab_size):
+def train(corpus_file, prefix, byte_fallback, vocab_size, user_symbols=None):
     spm.SentencePieceTrainer.train(
         input=corpus_file, model_prefix=prefix, model_type="bpe", vocab_size=vocab_size,
         character_coverage=0.9995 if byte_fallback else 0.995, byte_fallback=byte_fallback,
         normalization_rule_name="identity", add_dummy_prefix=True, remove_extra_whitespaces=False,
         split_digits=True, allow_whitespace_only_pieces=True, max_sentencepiece_length=16,
-        user_defined_symbols=USER_SYMBOLS, control_symbols=CONTROL_SYMBOLS,
+        user_defined_symbols=user_symbols or USER_SYMBOLS, control_symbols=CONTROL_SYMBOLS,
         pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]", bos_piece="[BOS]",
         eos_piece="[EOS]", unk_piece="[UNK]", num_threads=1, shuffle_input_sentence=False,
         minloglevel=2)
@@ -209,8 +213,15 @@ def main():
                 f.write(line + "\n")
         train(corpus, os.path.join(tmp, "bpe"), True, 1200)
         train(corpus, os.path.join(tmp, "unk"), False, 900)
+        # 512 pieces = 256 bytes + 5 special + 16 user symbols + ~95 ASCII characters + merges.
+        with open(corpus) as f, open("ascii.txt", "w") as g:
+            g.writelines(line for line in f if line.isascii())
+        train("ascii.txt", os.path.join(tmp, "tiny"), True, 512,
+              ["\n" * k for k in range(1, 4)] + ["\t" * k for k in range(1, 3)]
+              + [" " * k for k in range(2, 9)] + MARKERS)
         bpe = open(os.path.join(tmp, "bpe.model"), "rb").read()
         unk = open(os.path.join(tmp, "unk.model"), "rb").read()
+        tiny = open(os.path.join(tmp, "tiny.model"), "rb").read()
         os.chdir(cwd)
 
     sp_unk0 = spm.SentencePieceProcessor(model_proto=unk)
@@ -224,7 +235,9 @@ def main():
         f.write(bpe)
     with open(os.path.join(out_dir, "tok-unk.model"), "wb") as f:
         f.write(unk)
-    for name, model in (("tok-bpe", bpe), ("tok-unk", unk)):
+    with open(os.path.join(out_dir, "tiny.model"), "wb") as f:
+        f.write(tiny)
+    for name, model in (("tok-bpe", bpe), ("tok-unk", unk), ("tiny", tiny)):
         sp = spm.SentencePieceProcessor(model_proto=model)
         texts = test_strings(random.Random(SEED + 1), sp)
         write_golden(sp, texts, os.path.join(out_dir, name + ".jsonl"))

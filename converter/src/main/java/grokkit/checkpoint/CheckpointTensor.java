@@ -23,6 +23,11 @@ public record CheckpointTensor(int index, String fileName, String name, TensorKi
         return scales == null ? 0 : (int) scales.dim(scales.rank() - 2);
     }
 
+    /** The weight, then the scales if any. */
+    public java.util.List<ArrayDescriptor> arrays() {
+        return scales == null ? java.util.List.of(weight) : java.util.List.of(weight, scales);
+    }
+
     /** Logical parameter count (the weight's elements; scales are not counted). */
     public long parameterCount() {
         return weight.elementCount();

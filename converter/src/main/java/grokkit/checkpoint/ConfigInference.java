@@ -55,8 +55,9 @@ final class ConfigInference {
         inferHeads(node, fromUser, inferred, how, notes,
                 shape(byName, ParamNames.layer(0, ParamNames.ATTN_QUERY), true),
                 shape(byName, ParamNames.layer(0, ParamNames.ATTN_KEY), true));
-        if (!fromUser.contains("attn_output_multiplier") && node.get("key_size").asInt() > 0) {
-            // The reference uses 1/sqrt(key_size) (0.0884 for Grok-1's 128).
+        if (!fromUser.contains("attn_output_multiplier") && node.get("key_size").asInt() > 0
+                && node.get("key_size").asInt() != base.keySize()) {
+            // The reference uses 1/sqrt(key_size); for Grok-1's key_size keep run.py's exact constant.
             node.put("attn_output_multiplier", 1.0 / Math.sqrt(node.get("key_size").asInt()));
             inferred.add("attn_output_multiplier");
             how.add("attn_output_multiplier = 1/sqrt(key_size)");

@@ -103,6 +103,56 @@ public final class SyntheticCheckpoint {
         return scales;
     }
 
+    /**
+     * Fills every array payload of a written checkpoint with pseudo-random bytes, so the files
+     * are dense (for I/O benchmarks). Streams in 16 MiB chunks; bounded heap.
+     */
+    public static void fillDense(Path dir) throws IOException {
+        java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocateDirect(16 << 20);
+        long x = 0x9E3779B97F4A7C15L;
+        try (Checkpoint ckpt = Checkpoint.open(dir, null)) {
+            for (CheckpointTensor t : ckpt.tensors()) {
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(t.weight().file(),
+                        java.nio.file.StandardOpenOption.WRITE)) {
+                    for (ArrayDescriptor a : t.arrays()) {
+                        if (a.byteLength() <= SPARSE_ABOVE_BYTES) continue; // small arrays already hold data
+                        for (long done = 0; done < a.byteLength(); ) {
+                            chunk.clear();
+                            int n = (int) Math.min(chunk.capacity(), a.byteLength() - done);
+                            for (int i = 0; i + 8 <= n; i += 8) {
+                                x ^= x << 13; x ^= x >>> 7; x ^= x << 17;
+                                chunk.putLong(i, x & 0x3f3f3f3f3f3f3f3fL); // finite floats, any int8
+                            }
+                            chunk.limit(n);
+                            while (chunk.hasRemaining()) done += ch.write(chunk, a.offset() + done);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code java -cp grok.jar grokkit.checkpoint.SyntheticCheckpoint OUT_DIR LAYERS [--dense]}:
+     * writes a Grok-1-width checkpoint (vocab 131072, emb 6144, ffn 32768, 8 experts) with
+     * LAYERS layers; big arrays are sparse zeros unless {@code --dense}. One layer is about 8.5 GB;
+     * 64 layers is the full 770-file, ~318 GB layout (sparse: little real disk).
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length < 2) {
+            System.err.println("usage: SyntheticCheckpoint OUT_DIR LAYERS [--dense]");
+            System.exit(2);
+        }
+        ModelConfig g = ModelConfig.grok1();
+        ModelConfig c = new ModelConfig(g.vocabSize(), g.embSize(), g.keySize(), g.numQHeads(), g.numKvHeads(),
+                Integer.parseInt(args[1]), g.numExperts(), g.numSelectedExperts(), g.wideningFactor(), g.ffnSize(),
+                g.embeddingMultiplierScale(), g.outputMultiplierScale(), g.attnOutputMultiplier(), g.attnLogitCap(),
+                g.rmsNormEps(), g.ropeBase(), g.padToken(), g.eosToken(), g.sequenceLen());
+        Path dir = Path.of(args[0]);
+        write(dir, c, Style.RELEASE, 1);
+        if (args.length > 2 && args[2].equals("--dense")) fillDense(dir);
+    }
+
     private static long count(long[] shape) {
         long n = 1;
         for (long d : shape) n = Math.multiplyExact(n, d);

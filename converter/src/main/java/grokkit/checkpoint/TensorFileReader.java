@@ -31,6 +31,9 @@ final class TensorFileReader {
             if (size == 0) throw new BadInputException(file + ": empty file, not a pickle");
             MemorySegment data = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             top = PickleMachine.run(file, data);
+        } catch (InternalError e) {
+            // A mapped read past the real end of a file that shrank under us (SIGBUS) surfaces so.
+            throw new BadInputException(file + ": the file changed while it was being read (" + e.getMessage() + ")", e);
         }
         return decode(index, file, top);
     }

@@ -28,6 +28,13 @@ public record ConvertOptions(String experts, String attention, String embeddings
                              Path tokenizer, int threads, long shardSize, boolean resume) {
     public static final long DEFAULT_SHARD_SIZE = 4L << 30;
     public static final int DEFAULT_GROUP_SIZE = 32;
+    /**
+     * Values of {@code --experts}: int8 (lossless), int4 (= q4, the squared-error-search uniform
+     * grid), q4 explicitly, q4nl (non-uniform grid + channel scales, {@link grokkit.quant.Q4Nl};
+     * lower KL than Q4_0 at fewer bits), q4_0 (llama.cpp's Q4_0, a comparison baseline).
+     */
+    public static final java.util.List<String> EXPERT_VALUES = java.util.List.of("int8", "int4", "q4", "q4nl", "q4_0");
+
     /** The scale type of q4 groups: f16 keeps 3 more significand bits than bf16, ample range for weights. */
     public static final String Q4_SCALE_TYPE = "f16";
 
@@ -54,7 +61,8 @@ public record ConvertOptions(String experts, String attention, String embeddings
 
     /** Throws a {@link BadInputException} naming the option that is wrong. */
     public void validate() throws BadInputException {
-        if (!experts.equals("int8") && !experts.equals("int4")) throw new BadInputException("--experts must be int8 or int4, got '" + experts + "'");
+        if (!EXPERT_VALUES.contains(experts))
+            throw new BadInputException("--experts must be one of " + String.join(", ", EXPERT_VALUES) + ", got '" + experts + "'");
         if (!attention.equals("int8") && !attention.equals("int4")) throw new BadInputException("--attention must be int8 or int4, got '" + attention + "'");
         if (!embeddings.equals("f32") && !embeddings.equals("bf16")) throw new BadInputException("--embeddings must be f32 or bf16, got '" + embeddings + "'");
         if (groupSize != 32 && groupSize != 64 && groupSize != 128) throw new BadInputException("--group-size must be 32, 64 or 128, got " + groupSize);
@@ -69,7 +77,10 @@ public record ConvertOptions(String experts, String attention, String embeddings
      * at least 8; failing that it stays int8. The manifest records each matrix's actual group size.
      */
     EncodingSpec encodingFor(String option, int in, int rowBlocks) {
-        if (option.equals("int4")) {
+        // q4nl and q4_0 take any input dimension (ragged last group).
+        if (option.equals("q4nl")) return EncodingSpec.q4nl(groupSize);
+        if (option.equals("q4_0")) return EncodingSpec.q4_0(); // a ragged last block is zero-padded, as llama.cpp would see it
+        if (option.equals("int4") || option.equals("q4")) {
             int g = effectiveGroupSize(in);
             if (g > 0) return EncodingSpec.q4(g, Q4_SCALE_TYPE);
         }

@@ -142,8 +142,9 @@ public final class Converter {
         deleteTree(stateDir);
         long nanos = System.nanoTime() - start;
         out.print(report.table());
-        out.printf(Locale.ROOT, "%d shards (%d reused), %s written from %s of source in %.1f s%n", plan.shards().size(), reused,
-                Progress.bytes(written), Progress.bytes(totalSource), nanos / 1e9);
+        out.printf(Locale.ROOT, "%d shards (%d reused), %s written from %s of source in %.1f s (%s/s), peak heap %s%n",
+                plan.shards().size(), reused, Progress.bytes(written), Progress.bytes(totalSource), nanos / 1e9,
+                Progress.bytes((long) (totalSource / Math.max(1e-9, nanos / 1e9))), Progress.bytes(peakHeap()));
         return new Result(manifest, report, totalSource, written, reused, nanos);
     }
 
@@ -332,6 +333,14 @@ public final class Converter {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
+    }
+
+    /** The largest heap occupancy so far (sum of the heap pools' peaks): what -Xmx must allow. */
+    static long peakHeap() {
+        long sum = 0;
+        for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans())
+            if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) sum += pool.getPeakUsage().getUsed();
+        return sum;
     }
 
     /** A digest of everything that determines the output bytes (options, config, source shapes, plan). */

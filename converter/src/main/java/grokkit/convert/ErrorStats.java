@@ -17,7 +17,9 @@ final class ErrorStats {
     /** Returns {Σw², Σ(w'−w)²}. */
     static double[] of(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
         double sum = 0, err = 0;
-        switch (spec.name()) {
+        // A ragged q4_0 row (in not a multiple of 32) takes the generic path below.
+        String path = (spec.name().equals(EncodingSpec.Q4_0) && in % spec.groupSize() != 0) ? "generic" : spec.name();
+        switch (path) {
             case EncodingSpec.Q4, EncodingSpec.Q4_0 -> {
                 int g = spec.groupSize(), half = g / 2, groups = rows * in / g;
                 String st = spec.scaleType();

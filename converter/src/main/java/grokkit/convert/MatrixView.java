@@ -81,21 +81,55 @@ final class MatrixView {
     }
 
     /** int8 values of output rows {@code [o0, o0 + rows)} into {@code dst[t·in + i]}. */
-    void readInt8(int o0, int rows, byte[] dst, byte[] tmp) {
+    void readInt8(int o0, int rows, byte[] dst) {
         MemorySegment seg = array.data();
         if (strideIn == 1) {
             for (int t = 0; t < rows; t++) MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (o0 + t) * strideOut, dst, t * in, in);
             return;
         }
-        for (int i0 = 0; i0 < in; i0 += BLOCK) {
-            int bi = Math.min(BLOCK, in - i0);
-            for (int k = 0; k < bi; k++)
-                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (i0 + k) * strideIn + o0 * strideOut, tmp, k * rows, rows);
-            for (int t = 0; t < rows; t++) {
-                int d = t * in + i0;
-                for (int k = 0; k < bi; k++) dst[d + k] = tmp[k * rows + t];
-            }
+        if (strideOut != 1) {
+            for (int t = 0; t < rows; t++)
+                for (int i = 0; i < in; i++) dst[t * in + i] = seg.get(ValueLayout.JAVA_BYTE, base + i * strideIn + (o0 + t) * strideOut);
+            return;
         }
+        // BLOCK input rows at a time: bulk-copy their `rows` bytes to the heap (one liveness check
+        // per row, not per access of the mapped segment), then transpose 8×8 blocks as longs,
+        // finishing each 64-byte line of the output (8 outputs × 64 inputs) before the next:
+        // output rows are `in` bytes apart (6144, 32768), which would otherwise thrash a few
+        // cache sets.
+        MemorySegment d = MemorySegment.ofArray(dst);
+        byte[] block = new byte[BLOCK * rows];
+        MemorySegment b = MemorySegment.ofArray(block);
+        int i8 = in & ~7, t8 = rows & ~7;
+        for (int i0 = 0; i0 < i8; i0 += BLOCK) {
+            int bi = Math.min(BLOCK, i8 - i0);
+            for (int k = 0; k < bi; k++) MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (i0 + k) * strideIn + o0, block, k * rows, rows);
+            for (int t = 0; t < t8; t += 8)
+                for (int k = 0; k < bi; k += 8) Transpose.bytes8x8(b, (long) k * rows + t, rows, d, (long) t * in + i0 + k, in);
+        }
+        // edges not covered by whole 8×8 blocks
+        for (int t = 0; t < rows; t++) {
+            for (int i = t < t8 ? i8 : 0; i < in; i++)
+                dst[t * in + i] = seg.get(ValueLayout.JAVA_BYTE, base + i * strideIn + (o0 + t) * strideOut);
+        }
+    }
+
+    /**
+     * Whether the stored f32 rows are exactly the source bytes (a little-endian float32 array
+     * whose out-major rows are contiguous, like the embedding table): then a tile is a plain copy.
+     */
+    boolean rawF32Rows() {
+        return scales == null && array.type() == SourceArray.Type.F32 && strideIn == 1 && array.order() == java.nio.ByteOrder.LITTLE_ENDIAN;
+    }
+
+    /** The bytes of output rows {@code [o0, o0 + rows)} when {@link #rawF32Rows()}. */
+    void readRawF32Rows(int o0, int rows, byte[] dst) {
+        long from = 4 * (base + o0 * strideOut);
+        if (strideOut == in) {
+            MemorySegment.copy(array.data(), ValueLayout.JAVA_BYTE, from, dst, 0, 4 * rows * in);
+            return;
+        }
+        for (int t = 0; t < rows; t++) MemorySegment.copy(array.data(), ValueLayout.JAVA_BYTE, 4 * (base + (o0 + t) * strideOut), dst, 4 * t * in, 4 * in);
     }
 
     /**
@@ -105,7 +139,7 @@ final class MatrixView {
     void readFloats(int o0, int rows, float[] dst, byte[] bytes, float[] tmp) {
         MemorySegment seg = array.data();
         if (scales != null) {
-            readInt8(o0, rows, bytes, new byte[BLOCK * rows]);
+            readInt8(o0, rows, bytes);
             int r = blockRows();
             for (int t = 0; t < rows; t++) {
                 for (int b = 0; b < blocks; b++) {

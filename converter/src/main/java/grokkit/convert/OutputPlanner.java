@@ -84,7 +84,9 @@ final class OutputPlanner {
     private static EncodingSpec spec(SourceTensor t, MatrixView v, String option, ConvertOptions opts, List<String> notes) throws BadInputException {
         if (v.in % v.blocks != 0) throw new BadInputException(t.name() + ": " + v.in + " input rows do not split into " + v.blocks + " scale row blocks");
         EncodingSpec spec = opts.encodingFor(option, v.in, t.rowBlocks());
-        if (option.equals("int4") && spec.groupSize() != opts.groupSize())
+        if (option.equals("q4_0") && v.in % 32 != 0)
+            notes.add(t.name() + ": input dimension " + v.in + " is not a multiple of 32; q4_0 zero-pads each row's last block");
+        if ((option.equals("int4") || option.equals("q4")) && spec.groupSize() != opts.groupSize())
             notes.add(t.name() + ": input dimension " + v.in + " is not a multiple of --group-size " + opts.groupSize() + "; "
                     + (spec.name().equals(EncodingSpec.Q4) ? "using q4 groups of " + spec.groupSize() : "kept as int8"));
         try {

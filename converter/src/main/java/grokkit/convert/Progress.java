@@ -26,7 +26,7 @@ final class Progress {
         done += bytes;
         long now = System.nanoTime();
         int decile = (int) (10 * done / total);
-        if (terminal ? now - lastPrint > 250_000_000L || done >= total : decile != lastDecile) {
+        if (terminal ? now - lastPrint > 250_000_000L || done >= total : decile != lastDecile || now - lastPrint > 30_000_000_000L) {
             lastPrint = now;
             lastDecile = decile;
             String line = line(now);

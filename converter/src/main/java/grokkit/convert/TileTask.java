@@ -1,6 +1,7 @@
 package grokkit.convert;
 
 import grokkit.quant.EncodingSpec;
+import grokkit.quant.Q4NlEncoder;
 import grokkit.quant.RowEncoder;
 
 import java.util.ArrayList;
@@ -23,12 +24,15 @@ final class TileTask implements Callable<TileTask.Tile> {
     private final OutputTensor ot;
     private final int o0, rows;
     private final boolean first, last;
+    /** q4nl: the record's encoder, prepared once from a statistics pass over all its rows (shared by its tiles). */
+    private final Q4NlPrep q4nl;
 
-    private TileTask(int tensor, OutputTensor ot, int o0, int rows) {
+    private TileTask(int tensor, OutputTensor ot, int o0, int rows, Q4NlPrep q4nl) {
         this.tensor = tensor;
         this.ot = ot;
         this.o0 = o0;
         this.rows = rows;
+        this.q4nl = q4nl;
         this.first = o0 == 0;
         this.last = o0 + rows == ot.view().out;
     }
@@ -38,8 +42,40 @@ final class TileTask implements Callable<TileTask.Tile> {
         int in = ot.view().in, out = ot.view().out;
         int step = Math.max(1, Math.min(out, Converter.TILE_ELEMENTS / in));
         List<TileTask> tiles = new ArrayList<>();
-        for (int o = 0; o < out; o += step) tiles.add(new TileTask(tensor, ot, o, Math.min(step, out - o)));
+        Q4NlPrep prep = ot.spec().name().equals(EncodingSpec.Q4NL) ? new Q4NlPrep(ot, step) : null;
+        for (int o = 0; o < out; o += step) tiles.add(new TileTask(tensor, ot, o, Math.min(step, out - o), prep));
         return tiles;
+    }
+
+    /**
+     * The q4nl encoder of one record: channel statistics need every row before any row is
+     * encoded, so the first tile to ask reads the whole record once (in tile order, so the
+     * result is deterministic) and the others wait for it.
+     */
+    static final class Q4NlPrep {
+        private final OutputTensor ot;
+        private final int step;
+        private Q4NlEncoder encoder;
+
+        Q4NlPrep(OutputTensor ot, int step) {
+            this.ot = ot;
+            this.step = step;
+        }
+
+        synchronized Q4NlEncoder get(Scratch sc) {
+            if (encoder == null) {
+                MatrixView v = ot.view();
+                Q4NlEncoder.ChannelStats stats = new Q4NlEncoder.ChannelStats(v.in);
+                for (int o = 0; o < v.out; o += step) {
+                    int rows = Math.min(step, v.out - o);
+                    float[] x = sc.floats(rows * v.in);
+                    v.readFloats(o, rows, x, sc.bytes(Math.max(rows * v.in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
+                    stats.addRows(x, 0, rows);
+                }
+                encoder = Q4NlEncoder.prepare(ot.spec(), stats, null);
+            }
+            return encoder;
+        }
     }
 
     @Override
@@ -54,7 +90,7 @@ final class TileTask implements Callable<TileTask.Tile> {
         int scaleOffset = Math.toIntExact(spec.scaleBytes(in, o0));
         if (spec.name().equals(EncodingSpec.INT8_ROWBLOCK)) {
             // Lossless: xAI's int8 values transposed, and their bf16 scales per (row, block).
-            v.readInt8(o0, rows, w, sc.bytes(MatrixView.BLOCK * rows));
+            v.readInt8(o0, rows, w);
             int blocks = v.blocks;
             for (int t = 0; t < rows; t++) {
                 for (int b = 0; b < blocks; b++) {
@@ -66,6 +102,12 @@ final class TileTask implements Callable<TileTask.Tile> {
             }
             return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes);
         }
+        if (spec.name().equals(EncodingSpec.F32) && v.rawF32Rows()) {
+            // Lossless f32 (the embedding table): the stored rows are the source bytes.
+            v.readRawF32Rows(o0, rows, w);
+            return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes);
+        }
+        if (q4nl != null) return q4nlTile(v, spec, sc, w, sourceBytes);
         float[] x = sc.floats(rows * in);
         v.readFloats(o0, rows, x, sc.bytes(Math.max(rows * in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
         sc.encoder(spec).encodeRows(x, 0, rows, in, w, 0, s, 0);
@@ -76,6 +118,24 @@ final class TileTask implements Callable<TileTask.Tile> {
             err = e[1];
         }
         return new Tile(tensor, first, last, w, s, scaleOffset, sum, err, sourceBytes);
+    }
+
+    /**
+     * A q4nl tile. The scales region starts with the record's header (base, channel scales),
+     * then row o's group scales at {@code header + o·groups}: the first tile carries the header,
+     * the others only their rows' group scales, placed at that offset.
+     */
+    private Tile q4nlTile(MatrixView v, EncodingSpec spec, Scratch sc, byte[] w, long sourceBytes) {
+        Q4NlEncoder enc = q4nl.get(sc);
+        int in = v.in, h = enc.headerBytes(), gr = enc.scaleRowBytes();
+        float[] x = sc.floats(rows * in);
+        v.readFloats(o0, rows, x, sc.bytes(Math.max(rows * in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
+        byte[] full = new byte[h + rows * gr];
+        enc.writeHeader(full, 0);
+        enc.encodeRows(x, 0, rows, w, 0, full, h);
+        double[] e = ErrorStats.of(spec, x, rows, in, w, full);
+        byte[] s = first ? full : java.util.Arrays.copyOfRange(full, h, full.length);
+        return new Tile(tensor, first, last, w, s, first ? 0 : h + o0 * gr, e[0], e[1], sourceBytes);
     }
 
     /** Per-thread buffers, grown on demand and reused across tiles. */

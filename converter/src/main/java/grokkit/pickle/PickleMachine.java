@@ -394,13 +394,6 @@ public final class PickleMachine {
 
     /** Keeps hostile names from injecting control characters into our messages. */
     private static String printable(String s) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < s.length() && i < 100; i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7f) sb.append(String.format("\\x%02x", (int) c));
-            else sb.append(c);
-        }
-        if (s.length() > 100) sb.append("...");
-        return sb.toString();
+        return PickleValue.printable(s, 100);
     }
 }

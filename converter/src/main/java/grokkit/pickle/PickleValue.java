@@ -49,8 +49,23 @@ public sealed interface PickleValue {
 
     record Str(String value) implements PickleValue {
         public String describe() {
-            return value.length() <= 60 ? "'" + value + "'" : "'" + value.substring(0, 60) + "...'";
+            return "'" + printable(value, 60) + "'";
         }
+    }
+
+    /**
+     * {@code s} cut to {@code max} characters, control characters escaped: hostile strings end
+     * up in error messages and must not drive the user's terminal.
+     */
+    static String printable(String s, int max) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length() && i < max; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || (c >= 0x7f && c < 0xa0)) sb.append(String.format("\\x%02x", (int) c));
+            else sb.append(c);
+        }
+        if (s.length() > max) sb.append("...");
+        return sb.toString();
     }
 
     /**

@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
- * Mutation fuzzing: valid checkpoint pickles in every supported spelling, mutated in many
+ * Mutation fuzzing: valid checkpoint pickles in every supported spelling (Java-written, and
+ * the Python-written ones of {@link grokkit.pickle.PythonPickles}), mutated in many
  * ways, fed to the interpreter and the tensor decoder. The only acceptable failure is the
  * reader's own {@link BadInputException}; anything else (an IndexOutOfBounds, an
  * OutOfMemoryError, a StackOverflowError, a hang) is a bug. The seed of the run is printed
@@ -40,6 +41,7 @@ class PickleFuzzTest {
                 seeds.add(SyntheticCheckpoint.qw8File(s, new long[]{4, 6}, 1, r));
             }
         }
+        seeds.addAll(grokkit.pickle.PythonPickles.all());
         return seeds;
     }
 

@@ -123,6 +123,7 @@ class SyntheticCheckpointTest {
             assertThat(got.keySize()).isEqualTo(128);
             assertThat(got.numQHeads()).isEqualTo(2);
             assertThat(got.numKvHeads()).isEqualTo(1);
+            assertThat(got.attnOutputMultiplier()).isEqualTo(ModelConfig.grok1().attnOutputMultiplier());
             assertThat(String.join("\n", ckpt.configNotes())).doesNotContain("WARNING")
                     .contains("Grok-1 defaults (not in the checkpoint's shapes): num_selected_experts=2");
         }

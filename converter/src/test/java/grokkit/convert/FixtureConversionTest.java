@@ -61,6 +61,67 @@ class FixtureConversionTest {
         }
     }
 
+    /** Relative RMS error of all expert matrices of a converted model against the source. */
+    static double expertRelRms(CheckpointSource src, Path out) throws IOException {
+        double sum = 0, err = 0;
+        try (grokkit.shard.ShardedModel m = grokkit.shard.ShardedModel.open(out)) {
+            for (grokkit.shard.TensorRecord t : m.manifest().tensors()) {
+                if (t.expert() == null) continue;
+                SourceTensor s = src.tensor(t.name());
+                float[] col = new float[t.in()];
+                grokkit.quant.WeightMatrix w = m.open(t);
+                for (int o = 0; o < t.out(); o++) {
+                    w.dequantizeColumn(o, col);
+                    for (int i = 0; i < t.in(); i++) {
+                        double x = ConverterTest.sourceValue(s, t.expert(), i, o);
+                        sum += x * x;
+                        err += (col[i] - x) * (col[i] - x);
+                    }
+                }
+            }
+        }
+        return Math.sqrt(err / sum);
+    }
+
+    @Test
+    void q4nlAndQ4_0OfTiny12lMatchTheResearchErrorsAndAnIndependentEncoding() throws IOException {
+        Path fixture = root().resolve("golden-tests/fixtures/tiny-12l");
+        Path nl = tmp.resolve("q4nl"), nl1 = tmp.resolve("q4nl-1"), q40 = tmp.resolve("q4_0");
+        try (CheckpointSource src = open(fixture)) {
+            convert(src, nl, ConvertOptions.defaults().withThreads(3).withExperts("q4nl"));
+            convert(src, nl1, ConvertOptions.defaults().withThreads(1).withExperts("q4nl"));
+            convert(src, q40, ConvertOptions.defaults().withThreads(2).withExperts("q4_0"));
+            ConverterTest.assertSameFiles(nl, nl1); // the statistics pass keeps the output deterministic
+            assertThat(ModelChecker.check(nl).problems()).isEmpty();
+            assertThat(ConverterTest.assertReportMatchesIndependentComputation(src, nl)).isEqualTo(12 * 8 * 3);
+            assertThat(ConverterTest.assertReportMatchesIndependentComputation(src, q40)).isEqualTo(12 * 8 * 3);
+            // docs/benchmarks/int4.md (int4_research.py, same rules): relative RMS 0.0671 (q4nl) and 0.1423 (Q4_0,
+            // ragged ffn blocks zero-padded).
+            double eNl = expertRelRms(src, nl), e40 = expertRelRms(src, q40);
+            assertThat(eNl).isCloseTo(0.0671, org.assertj.core.api.Assertions.within(0.002));
+            assertThat(e40).isCloseTo(0.1423, org.assertj.core.api.Assertions.within(0.002));
+            // One expert matrix re-encoded independently from the source values: identical weights.
+            try (grokkit.shard.ShardedModel m = grokkit.shard.ShardedModel.open(nl)) {
+                String name = "transformer/decoder_layer_3/moe/linear_1/w";
+                grokkit.shard.TensorRecord t = m.record(name, 5);
+                int in = t.in(), out = t.out();
+                float[] rows = new float[in * out];
+                for (int o = 0; o < out; o++)
+                    for (int i = 0; i < in; i++) rows[o * in + i] = (float) ConverterTest.sourceValue(src.tensor(name), 5, i, o);
+                grokkit.quant.EncodingSpec spec = grokkit.quant.EncodingSpec.q4nl(32);
+                byte[][] enc = grokkit.quant.Q4NlEncoder.prepare(spec, rows, in, out, null).encodeMatrix(rows, out);
+                float[] want = new float[in], got = new float[in];
+                grokkit.quant.WeightMatrix w = m.open(t);
+                for (int o = 0; o < out; o++) {
+                    grokkit.quant.Q4Nl.dequantizeRow(spec, java.lang.foreign.MemorySegment.ofArray(enc[0]),
+                            java.lang.foreign.MemorySegment.ofArray(enc[1]), in, o, want);
+                    w.dequantizeColumn(o, got);
+                    assertThat(got).as("row %d", o).containsExactly(want);
+                }
+            }
+        }
+    }
+
     @Test
     void publicTinyInt8IsLosslessAndInt4ReportIsExact() throws IOException {
         Path fixture = root().resolve("../shared/fixtures/public-tiny").normalize();

@@ -189,6 +189,10 @@ class HostilePickleTest {
         reduceNonGlobal.string("os.system").raw(EMPTY_TUPLE, REDUCE, STOP);
         refusedContaining(reduceNonGlobal.toByteArray(), "REDUCE of 'os.system', which is not a callable global");
 
+        PickleWriter escape = new PickleWriter(4, PickleWriter.NumpyStyle.NUMPY2);
+        escape.string("\u001b]0;pwned\u0007").raw(EMPTY_TUPLE, REDUCE, STOP);
+        refusedContaining(escape.toByteArray(), "REDUCE of '\\x1b]0;pwned\\x07', which is not a callable global");
+
         PickleWriter unknownClass = new PickleWriter(4, PickleWriter.NumpyStyle.NUMPY2);
         unknownClass.global("__main__", "Evil").raw(EMPTY_TUPLE, NEWOBJ, STOP);
         refusedContaining(unknownClass.toByteArray(), "global '__main__.Evil' is not allowed");

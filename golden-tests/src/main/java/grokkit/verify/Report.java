@@ -33,6 +33,7 @@ public final class Report {
     }
 
     private static String pct(double v) {
+        if (Math.abs(100 * v) < 0.0005) v = 0; // no "-0.000%"
         return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.3f%%", 100 * v);
     }
 

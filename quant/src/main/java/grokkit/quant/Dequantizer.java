@@ -39,15 +39,17 @@ public final class Dequantizer {
                     }
                 }
             }
+            case EncodingSpec.Q4NL -> Q4Nl.dequantizeRow(spec, weights, scales, in, o, dst);
             case EncodingSpec.Q4, EncodingSpec.Q4_0 -> {
-                int g = spec.groupSize(), half = g / 2, groups = in / g;
-                long base = n / 2 * o;
+                int g = spec.groupSize(), half = g / 2, groups = spec.groupsPerRow(in);
+                long base = (long) groups * half * o;
                 for (int k = 0; k < groups; k++) {
                     float s = scale(spec, scales, (long) o * groups + k);
                     for (int j = 0; j < half; j++) {
                         int b = weights.get(ValueLayout.JAVA_BYTE, base + (long) k * half + j) & 0xff;
-                        dst[k * g + j] = ((b & 15) - 8) * s;
-                        dst[k * g + half + j] = ((b >>> 4) - 8) * s;
+                        int lo = k * g + j, hi = lo + half;
+                        if (lo < in) dst[lo] = ((b & 15) - 8) * s;
+                        if (hi < in) dst[hi] = ((b >>> 4) - 8) * s;
                     }
                 }
             }

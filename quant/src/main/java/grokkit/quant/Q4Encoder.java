@@ -161,7 +161,7 @@ public final class Q4Encoder extends RowEncoder {
     }
 
     private static float finalScale(float bestScale, float m, String st) {
-        float sc = st == "f16" || st.equals("f16") ? Float.float16ToFloat(Float.floatToFloat16(bestScale)) : Halfs.roundToScale(bestScale, st);
+        float sc = "f16".equals(st) ? Float.float16ToFloat(Float.floatToFloat16(bestScale)) : Halfs.roundToScale(bestScale, st);
         if (sc == 0 || !Float.isFinite(sc)) sc = finiteScale(Halfs.roundToScale(m / -8f, st), st, -m);
         return sc;
     }

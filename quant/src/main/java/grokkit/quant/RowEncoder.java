@@ -109,13 +109,18 @@ public abstract class RowEncoder {
 
         @Override
         public void encodeRow(float[] src, int srcOff, int in, byte[] w, int wOff, byte[] s, int sOff) {
-            int g = spec.groupSize(), half = g / 2;
-            for (int k = 0; k < in / g; k++) {
-                int base = srcOff + k * g;
+            int g = spec.groupSize(), half = g / 2, groups = spec.groupsPerRow(in);
+            float[] x = new float[g];
+            for (int k = 0; k < groups; k++) {
+                // A ragged last block (in not a multiple of 32) is zero-padded, as llama.cpp would
+                // quantize a zero-padded row: zeros get code 8 (= 0) and never move the scale.
+                int n = Math.min(g, in - k * g);
+                System.arraycopy(src, srcOff + k * g, x, 0, n);
+                java.util.Arrays.fill(x, n, g, 0f);
                 // The value of largest magnitude, keeping its sign (first one on ties).
                 float amax = 0, max = 0;
                 for (int j = 0; j < g; j++) {
-                    float v = src[base + j];
+                    float v = x[j];
                     if (amax < Math.abs(v)) {
                         amax = Math.abs(v);
                         max = v;
@@ -127,8 +132,8 @@ public abstract class RowEncoder {
                 int wb = wOff + k * half;
                 for (int j = 0; j < half; j++) {
                     // Truncation of x/d + 8.5 (always > -1 here) is rounding half up around the +8 offset.
-                    int lo = Math.min(15, (int) (src[base + j] * id + 8.5f));
-                    int hi = Math.min(15, (int) (src[base + half + j] * id + 8.5f));
+                    int lo = Math.min(15, (int) (x[j] * id + 8.5f));
+                    int hi = Math.min(15, (int) (x[half + j] * id + 8.5f));
                     w[wb + j] = (byte) (lo | (hi << 4));
                 }
             }

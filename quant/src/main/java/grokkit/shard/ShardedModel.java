@@ -106,9 +106,9 @@ public final class ShardedModel implements ModelWeights {
         return shards.get(t.shard()).asSlice(t.weights().offset(), t.weights().length());
     }
 
-    /** The mapped scales region of a record, or an empty segment. */
+    /** The mapped scales region of a record, or {@link MemorySegment#NULL} (empty) when it has none. */
     public MemorySegment scales(TensorRecord t) {
-        return t.scales() == null ? MemorySegment.NULL.reinterpret(0) : shards.get(t.shard()).asSlice(t.scales().offset(), t.scales().length());
+        return t.scales() == null ? MemorySegment.NULL : shards.get(t.shard()).asSlice(t.scales().offset(), t.scales().length());
     }
 
     /** A matrix over a record's regions, served by the Vector API kernels (in place, no copy). */

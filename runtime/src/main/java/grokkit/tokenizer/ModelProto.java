@@ -15,7 +15,7 @@ import java.util.List;
  * encoding and decoding need, read from the protobuf wire format by {@link ProtoWireReader}.
  * Field numbers and proto2 defaults follow sentencepiece_model.proto; unknown fields are skipped.
  */
-public record ModelProto(List<Piece> pieces, TrainerSpec trainer, NormalizerSpec normalizer) {
+public record ModelProto(List<Piece> pieces, TrainerSpec trainer, NormalizerSpec normalizer, NormalizerSpec denormalizer) {
 
     /** One vocabulary entry; the id is its index in {@link #pieces()}. */
     public record Piece(String piece, float score, PieceType type) {}
@@ -26,7 +26,10 @@ public record ModelProto(List<Piece> pieces, TrainerSpec trainer, NormalizerSpec
         public static final int UNIGRAM = 1, BPE = 2, WORD = 3, CHAR = 4;
     }
 
-    /** {@code NormalizerSpec}. A non-empty precompiled charsmap means a non-identity normaliser. */
+    /**
+     * {@code NormalizerSpec}. A non-empty precompiled charsmap means a non-identity normaliser.
+     * The model's {@code denormalizer} (applied to decoded text) is null when absent.
+     */
     public record NormalizerSpec(String name, int precompiledCharsmapBytes, boolean addDummyPrefix,
                                  boolean removeExtraWhitespaces, boolean escapeWhitespaces) {}
 
@@ -52,19 +55,21 @@ public record ModelProto(List<Piece> pieces, TrainerSpec trainer, NormalizerSpec
         List<Piece> pieces = new ArrayList<>();
         TrainerSpec trainer = parseTrainer(null);
         NormalizerSpec normalizer = parseNormalizer(null);
+        NormalizerSpec denormalizer = null;
         while (r.hasMore()) {
             int field = r.nextField();
             switch (field) {
                 case 1 -> pieces.add(parsePiece(r.readMessage(), pieces.size()));
                 case 2 -> trainer = parseTrainer(r.readMessage());
                 case 3 -> normalizer = parseNormalizer(r.readMessage());
-                default -> r.skip(); // self_test_data, denormalizer_spec, extensions
+                case 5 -> denormalizer = parseNormalizer(r.readMessage());
+                default -> r.skip(); // self_test_data, extensions
             }
         }
         if (pieces.isEmpty()) {
             throw new MalformedProtoException("the model has no pieces");
         }
-        return new ModelProto(List.copyOf(pieces), trainer, normalizer);
+        return new ModelProto(List.copyOf(pieces), trainer, normalizer, denormalizer);
     }
 
     private static Piece parsePiece(ProtoWireReader r, int index) throws MalformedProtoException {

@@ -61,6 +61,10 @@ public final class SentencePieceTokenizer {
             throw new IllegalArgumentException("normalizer '" + proto.normalizer().name()
                     + "' has a character map; only the identity normaliser is supported");
         }
+        if (proto.denormalizer() != null && proto.denormalizer().precompiledCharsmapBytes() > 0) {
+            throw new IllegalArgumentException("the model has a denormalizer character map ('" + proto.denormalizer().name()
+                    + "'); only models without one are supported");
+        }
         return new SentencePieceTokenizer(proto, new Vocabulary(proto.pieces()));
     }
 
@@ -225,6 +229,29 @@ public final class SentencePieceTokenizer {
         }
         Utf8.decodeLikeSentencePiece(bytes, byteCount, text);
         return text.toString();
+    }
+
+    /**
+     * True when {@code ids[0, count)} ends in byte pieces that start a multi-byte UTF-8 character
+     * but do not finish it yet (a streaming decoder waits for more ids).
+     */
+    public boolean endsWithIncompleteUtf8(int[] ids, int count) {
+        int start = count;
+        while (start > 0 && start > count - 4 && isByte(ids[start - 1])) {
+            start--;
+        }
+        if (start == count) {
+            return false;
+        }
+        byte[] bytes = new byte[count - start];
+        for (int i = start; i < count; i++) {
+            bytes[i - start] = (byte) vocab.byteValue[ids[i]];
+        }
+        return Utf8.endsWithIncompleteSequence(bytes, bytes.length);
+    }
+
+    private boolean isByte(int id) {
+        return id >= 0 && id < vocab.size() && vocab.type[id] == PieceType.BYTE;
     }
 
     private void checkId(int id) {

@@ -22,7 +22,7 @@ class FixtureTokenizerGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tok-bpe", "tok-unk"})
+    @ValueSource(strings = {"tok-bpe", "tok-unk", "tiny"})
     void encodesAndDecodesEveryLineLikeTheLibrary(String name) throws Exception {
         SentencePieceTokenizer tok = SentencePieceTokenizer.load(fixtures().resolve(name + ".model"));
         GoldenFile golden = GoldenFile.read(fixtures().resolve(name + ".jsonl"));

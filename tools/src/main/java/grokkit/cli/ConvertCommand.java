@@ -38,8 +38,10 @@ public final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "OUT_DIR", description = "The output directory (created; must be empty unless --resume).")
     Path outDir;
 
-    @Option(names = "--experts", defaultValue = "int8", paramLabel = "int8|int4",
-            description = "MoE expert weights: int8 = xAI's values, lossless; int4 = q4 groups (default ${DEFAULT-VALUE}).")
+    @Option(names = "--experts", defaultValue = "int8", paramLabel = "int8|int4|q4|q4nl|q4_0",
+            description = "MoE expert weights: int8 = xAI's values, lossless; int4 = q4 groups; q4nl = non-uniform grid "
+                    + "with channel scales (4.25 bits/weight, lowest KL, docs/benchmarks/int4.md); q4_0 = llama.cpp's Q4_0 "
+                    + "(baseline) (default ${DEFAULT-VALUE}).")
     String experts;
 
     @Option(names = "--attention", defaultValue = "int8", paramLabel = "int8|int4",

@@ -24,7 +24,9 @@ import java.nio.file.NoSuchFileException;
                 BenchCommand.class,
                 LogitsCommand.class,
                 TokenizeCommand.class,
+                RunCommand.class,
                 InspectCommand.class,
+                QuantEvalCommand.class,
         })
 public final class GrokCli {
 

@@ -3,6 +3,10 @@ package grokkit.cli;
 import grokkit.errors.BadInputException;
 import grokkit.errors.ExitCodes;
 import grokkit.model.ModelConfig;
+import grokkit.model.ModelWeights;
+import grokkit.runtime.GrokModel;
+import grokkit.runtime.RuntimeOptions;
+import grokkit.shard.ShardedModel;
 import grokkit.verify.GoldenSet;
 import grokkit.verify.LogitSource;
 import grokkit.verify.LogitsDirSource;
@@ -39,7 +43,7 @@ public final class VerifyCommand implements Callable<Integer> {
      * (ShardedModel + GrokModel) can be wired in one place, and tests can substitute a fake.
      */
     interface ModelOpener {
-        OpenedModel open(Path modelDir) throws IOException;
+        OpenedModel open(Path modelDir, RuntimeOptions options) throws IOException;
     }
 
     /**
@@ -54,17 +58,30 @@ public final class VerifyCommand implements Callable<Integer> {
     record OpenedModel(LogitSource source, Thresholds.Family family, String description, AutoCloseable resources,
                        ModelConfig config) {}
 
-    /**
-     * TODO(lead): replace with the runtime once merged, e.g.
-     * {@code dir -> { var w = ShardedModel.open(dir); var g = new GrokModel(w, RuntimeOptions.defaults());
-     * return new OpenedModel(g::forward, Thresholds.Family.ofEncodings(<encoding names of w.tensors()>),
-     * dir.toString(), () -> { g.close(); w.close(); }, w.config()); }}
-     * A bad model directory must throw BadInputException (exit 2) naming the file.
-     */
-    static ModelOpener modelOpener = dir -> {
-        throw new BadInputException(dir + ": running a converted model is not available in this build yet;"
-                + " use --logits-dir DIR with precomputed logits (grok logits, or another runtime)");
-    };
+    /** The runtime over a converted model directory (replaced by fakes in tests). */
+    static ModelOpener modelOpener = VerifyCommand::openWithRuntime;
+
+    static OpenedModel openWithRuntime(Path dir, RuntimeOptions options) throws IOException {
+        ModelWeights weights = ModelDirs.open(dir, "MODEL_DIR");
+        try {
+            GrokModel model = new GrokModel(weights, options);
+            return new OpenedModel(model::forward, familyOf(weights), dir.toString(), () -> {
+                model.close();
+                weights.close();
+            }, weights.config());
+        } catch (IOException | RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /** The encoding family of a model: the lossiest encoding among its matrices. */
+    static Thresholds.Family familyOf(ModelWeights weights) {
+        if (weights instanceof ShardedModel m) {
+            return Thresholds.Family.ofEncodings(m.tensors().stream().map(t -> t.spec().name()).distinct().toList());
+        }
+        return Thresholds.Family.LOSSLESS;
+    }
 
     @Spec
     CommandSpec spec;
@@ -114,6 +131,9 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "No per-prompt progress lines on stderr.")
     boolean quiet;
 
+    @Option(names = "--threads", paramLabel = "N", description = "Runtime worker threads (default: all processors).")
+    Integer threads;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -141,7 +161,12 @@ public final class VerifyCommand implements Callable<Integer> {
                 sourceName = "logits " + logitsDir;
                 family = Thresholds.Family.LOSSLESS;
             } else {
-                opened = modelOpener.open(modelDir);
+                RuntimeOptions options = RuntimeOptions.defaults();
+                if (threads != null) {
+                    if (threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);
+                    options = options.withThreads(threads);
+                }
+                opened = modelOpener.open(modelDir, options);
                 if (opened.config() != null) set.requireSameModel(opened.config(), "MODEL_DIR " + modelDir);
                 source = opened.source();
                 sourceName = "model " + opened.description();

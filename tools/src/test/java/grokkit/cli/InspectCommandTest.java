@@ -120,6 +120,16 @@ class InspectCommandTest {
         assertThat(grok("inspect", ckpt.toString(), "--model-config", configFile.toString(), "--json").out()).isEqualTo(r.out());
     }
 
+    @Test
+    void touchReadsEveryArrayByte() throws Exception {
+        Result json = grok("inspect", ckpt.toString(), "--model-config", configFile.toString(), "--json", "--touch");
+        assertThat(json.exit()).as(json.err()).isZero();
+        long total = JSON.readTree(json.out()).get("total_bytes").asLong();
+        assertThat(json.err()).containsPattern("touched " + String.format("%,d", total) + " array bytes in [0-9.]+ s");
+        Result table = grok("inspect", ckpt.toString(), "--touch");
+        assertThat(table.out()).contains("touched " + String.format("%,d", total) + " array bytes");
+    }
+
     private static List<String> fieldNames(JsonNode n) {
         List<String> out = new ArrayList<>();
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) out.add(it.next());
@@ -235,9 +245,11 @@ class InspectCommandTest {
     void publicTinyFixture() throws Exception {
         String root = System.getProperty("grok.root");
         Path tiny = null;
+        String shared = System.getProperty("grok.shared");
+        if (shared != null && Files.isDirectory(Path.of(shared, "fixtures/public-tiny/ckpt-0"))) tiny = Path.of(shared, "fixtures/public-tiny");
         for (String up : new String[]{"..", "../.."}) {
             Path p = root == null ? null : Path.of(root).resolve(up).resolve("shared/fixtures/public-tiny").normalize();
-            if (p != null && Files.isDirectory(p.resolve("ckpt-0"))) tiny = p;
+            if (tiny == null && p != null && Files.isDirectory(p.resolve("ckpt-0"))) tiny = p;
         }
         assumeTrue(tiny != null, "skipped: shared fixture <grok.root>/../shared/fixtures/public-tiny is absent");
         Result r = grok("inspect", tiny.resolve("ckpt-0").toString(), "--model-config", tiny.resolve("config.json").toString(), "--json");

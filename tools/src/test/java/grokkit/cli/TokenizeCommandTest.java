@@ -59,6 +59,28 @@ class TokenizeCommandTest {
     }
 
     @Test
+    void jsonlOnTheRealGrok1GoldenReproducesEveryLine(@TempDir Path dir) throws Exception {
+        String shared = System.getProperty("grok.shared", System.getenv("GROK_SHARED"));
+        Path grok1 = (shared != null ? Path.of(shared) : Path.of(System.getProperty("grok.root", "..")).resolve("../shared"))
+                .resolve("grok1").normalize();
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(grok1.resolve("tokenizer-golden.jsonl")),
+                "no shared Grok-1 tokenizer golden at " + grok1 + " (set GROK_SHARED); skipping");
+        Path out = dir.resolve("out.jsonl");
+        Result r = run("tokenize", "--tokenizer", grok1.resolve("tokenizer.model").toString(),
+                "--jsonl", grok1.resolve("tokenizer-golden.jsonl").toString(), out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        ObjectMapper json = new ObjectMapper();
+        List<String> expected = Files.readAllLines(grok1.resolve("tokenizer-golden.jsonl"));
+        List<String> actual = Files.readAllLines(out);
+        assertThat(actual).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.size(); i++) {
+            JsonNode e = json.readTree(expected.get(i)), a = json.readTree(actual.get(i));
+            assertThat(a.get("ids")).as("line %d", i + 1).isEqualTo(e.get("ids"));
+            assertThat(a.get("pieces")).as("line %d", i + 1).isEqualTo(e.get("pieces"));
+        }
+    }
+
+    @Test
     void malformedJsonlIsExit2AndLeavesNoOutput(@TempDir Path dir) throws Exception {
         Path in = dir.resolve("in.jsonl"), out = dir.resolve("out.jsonl");
         Files.writeString(in, "{\"text\": \"ok\"}\n{\"nottext\": 1}\n");

@@ -159,12 +159,14 @@ class VerifyCommandTest {
         Path g = tmp.resolve("golden");
         float[][][] logits = golden(g);
         Path model = Files.createDirectories(tmp.resolve("model"));
-        // until the runtime is wired in, a model dir is a clear bad-input error
+        // an empty directory is not a converted model: bad input naming MODEL_DIR
         assertThat(run("verify", model.toString(), "--golden", g.toString())).isEqualTo(2);
-        assertThat(err.toString()).contains("not available in this build");
+        assertThat(err.toString()).contains("MODEL_DIR");
+        assertThat(run("verify", tmp.resolve("nope").toString(), "--golden", g.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("no such directory");
 
         boolean[] closed = {false};
-        VerifyCommand.modelOpener = dir -> new VerifyCommand.OpenedModel(
+        VerifyCommand.modelOpener = (dir, options) -> new VerifyCommand.OpenedModel(
                 tokens -> logits[tokens.length == 1 ? 0 : 1], Thresholds.Family.INT4, dir.toString(), () -> closed[0] = true,
                 null);
         Path json = tmp.resolve("m.json");
@@ -177,7 +179,7 @@ class VerifyCommandTest {
         // a model whose configuration contradicts golden.json's is bad input, named, and still closed
         closed[0] = false;
         ModelConfig other = ModelConfig.grok1();
-        VerifyCommand.modelOpener = dir -> new VerifyCommand.OpenedModel(
+        VerifyCommand.modelOpener = (dir, options) -> new VerifyCommand.OpenedModel(
                 tokens -> logits[tokens.length == 1 ? 0 : 1], Thresholds.Family.INT4, dir.toString(), () -> closed[0] = true,
                 other);
         assertThat(run("verify", model.toString(), "--golden", g.toString())).isEqualTo(2);
@@ -202,5 +204,27 @@ class VerifyCommandTest {
         VerifyResult r = VerifyResult.readJson(json);
         assertThat(r.overall().klMean()).isBetween(1e-4, 2e-3);
         assertThat(r.overall().maxAbsDiff()).isBetween(0.05, 0.3);
+    }
+
+    @Test
+    void convertedPublicTinyPassesTheLosslessDefaultsEndToEnd() throws Exception {
+        String root = System.getProperty("grok.root", ".");
+        Path fixture = Path.of(System.getProperty("grok.shared", root + "/../shared"), "fixtures/public-tiny");
+        assumeTrue(Files.isRegularFile(fixture.resolve("golden/golden.json")), "shared fixture " + fixture + " is absent; skipping");
+        Path model = LogitsCommandTest.convert(fixture, tmp.resolve("model"));
+        Path json = tmp.resolve("e2e.json");
+        Path rep = tmp.resolve("e2e-report");
+        int code = run("verify", model.toString(), "--golden", fixture.resolve("golden").toString(), "--threads", "2",
+                "--json", json.toString(), "--report", rep.toString());
+        assertThat(code).as(out + "\n" + err).isZero();
+        VerifyResult r = VerifyResult.readJson(json);
+        assertThat(r.thresholds().profile()).isEqualTo("lossless/f32"); // from the manifest's encodings
+        assertThat(r.overall().maxAbsDiff()).isLessThanOrEqualTo(2e-3);
+        assertThat(r.overall().sameTop1Rate()).isEqualTo(1.0);
+        assertThat(rep.resolve(Report.KL_PNG)).exists();
+        // the same model against the reference's own bf16 numerics passes the bf16 defaults
+        assertThat(run("verify", model.toString(), "--golden", fixture.resolve("golden").toString(), "--threads", "2",
+                "--mode", "bf16", "--quiet")).as(out.toString()).isZero();
+        assertThat(out.toString()).contains("thresholds (lossless/bf16)");
     }
 }

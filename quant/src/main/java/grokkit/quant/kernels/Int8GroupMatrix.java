@@ -45,9 +45,11 @@ final class Int8GroupMatrix extends SegmentMatrix {
         int o = from;
         int vectorsPerGroup = group == groupVec ? group / L : 0;
         if (vectorsPerGroup == 2) {
-            for (; o + 4 <= to; o += 4) rows4x2(x, y, o);
+            float[] sc = new float[4 * groups];
+            for (; o + 4 <= to; o += 4) rows4x2(x, y, o, sc);
         } else if (vectorsPerGroup > 0 && vectorsPerGroup % 2 == 0) {
-            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o);
+            float[] sc = new float[4 * groups];
+            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o, sc);
         } else {
             for (; o + 4 <= to; o += 4) rows4(x, y, o);
         }
@@ -96,9 +98,10 @@ final class Int8GroupMatrix extends SegmentMatrix {
      * rows4 for groups of exactly two vectors (q8 G = 32 with 16 float lanes), written out: C2
      * compiles a nested loop of 2 trips poorly; this runs ~3× faster than {@link #rows4} there.
      */
-    private void rows4x2(float[] x, float[] y, int o) {
+    private void rows4x2(float[] x, float[] y, int o, float[] sc) {
         long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
-        long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
+        decodeScales((long) o * groups, 4 * groups, sc, bf16Scales);
+        int c0 = 0, c1 = groups, c2 = 2 * groups, c3 = 3 * groups;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int g = 0, i = 0; g < groups; g++, i += 2 * L) {
             FloatVector x0 = FloatVector.fromArray(F, x, i);
@@ -111,10 +114,10 @@ final class Int8GroupMatrix extends SegmentMatrix {
             s2 = load(r2 + i + L).fma(x1, s2);
             FloatVector s3 = load(r3 + i).mul(x0);
             s3 = load(r3 + i + L).fma(x1, s3);
-            a0 = s0.fma(FloatVector.broadcast(F, scale(c0 + g)), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, scale(c1 + g)), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
+            a0 = s0.fma(FloatVector.broadcast(F, sc[c0 + g]), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, sc[c1 + g]), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, sc[c2 + g]), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, sc[c3 + g]), a3);
         }
         y[o] = a0.reduceLanes(VectorOperators.ADD);
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
@@ -128,9 +131,10 @@ final class Int8GroupMatrix extends SegmentMatrix {
      * predictable branch compiles better than a nested loop of few trips, and stays small
      * enough for C2 to inline every Vector API call (fully unrolled bodies for G = 128 do not).
      */
-    private void rows4Pairs(float[] x, float[] y, int o) {
+    private void rows4Pairs(float[] x, float[] y, int o, float[] sc) {
         long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
-        long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
+        decodeScales((long) o * groups, 4 * groups, sc, bf16Scales);
+        int c0 = 0, c1 = groups, c2 = 2 * groups, c3 = 3 * groups;
         FloatVector zero = FloatVector.zero(F);
         FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
@@ -143,10 +147,10 @@ final class Int8GroupMatrix extends SegmentMatrix {
             s3 = load(r3 + i + L).fma(xb, load(r3 + i).fma(xa, s3));
             left -= 2 * L;
             if (left == 0) {
-                a0 = s0.fma(FloatVector.broadcast(F, scale(c0 + g)), a0);
-                a1 = s1.fma(FloatVector.broadcast(F, scale(c1 + g)), a1);
-                a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
-                a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
+                a0 = s0.fma(FloatVector.broadcast(F, sc[c0 + g]), a0);
+                a1 = s1.fma(FloatVector.broadcast(F, sc[c1 + g]), a1);
+                a2 = s2.fma(FloatVector.broadcast(F, sc[c2 + g]), a2);
+                a3 = s3.fma(FloatVector.broadcast(F, sc[c3 + g]), a3);
                 s0 = zero; s1 = zero; s2 = zero; s3 = zero;
                 g++;
                 left = group;
@@ -178,6 +182,10 @@ final class Int8GroupMatrix extends SegmentMatrix {
     @Override
     void dequantizeRange(int o, int k0, int k1, float[] dst, int off) {
         long r = (long) o * in, c = (long) o * groups;
+        if (groupVec == group && k0 % group == 0 && (k1 - k0) % group == 0 && k1 > k0) {
+            dequantizeGroupsFlat(r, c, k0 / group, k1 / group, dst, off);
+            return;
+        }
         int k = k0;
         while (k < k1) {
             int g = k / group;
@@ -190,6 +198,22 @@ final class Int8GroupMatrix extends SegmentMatrix {
             }
             for (; j < n; j++) dst[off + (k - k0) + j] = weights.get(BYTE, r + k + j) * s;
             k = end;
+        }
+    }
+
+    /** Whole groups [g0, g1) of row r when groups are whole vectors: one flat loop (prefill tiles). */
+    private void dequantizeGroupsFlat(long r, long c, int g0, int g1, float[] dst, int off) {
+        float[] sc = new float[g1 - g0];
+        decodeScales(c + g0, g1 - g0, sc, bf16Scales);
+        FloatVector sv = FloatVector.broadcast(F, sc[0]);
+        long b = r + (long) g0 * group;
+        int perGroup = group / L, left = perGroup, g = 0;
+        for (int v = 0, n = (g1 - g0) * perGroup; v < n; v++) {
+            load(b + (long) v * L).mul(sv).intoArray(dst, off + v * L);
+            if (--left == 0) {
+                left = perGroup;
+                if (++g < sc.length) sv = FloatVector.broadcast(F, sc[g]);
+            }
         }
     }
 

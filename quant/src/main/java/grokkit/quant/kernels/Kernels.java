@@ -40,7 +40,10 @@ public final class Kernels {
             case EncodingSpec.F32 -> new F32Matrix(weights, in, out);
             case EncodingSpec.BF16 -> new Bf16Matrix(weights, in, out);
             case EncodingSpec.INT8_ROWBLOCK, EncodingSpec.Q8 -> new Int8GroupMatrix(checkScales(spec), weights, scales, in, out);
-            case EncodingSpec.Q4, EncodingSpec.Q4_0 -> new Q4Matrix(checkScales(spec), weights, scales, in, out);
+            case EncodingSpec.Q4_0 -> in % spec.groupSize() == 0 ? new Q4Matrix(checkScales(spec), weights, scales, in, out)
+                    : new DequantizingMatrix(spec, weights, scales, in, out);
+            case EncodingSpec.Q4 -> new Q4Matrix(checkScales(spec), weights, scales, in, out);
+            case EncodingSpec.Q4NL -> new Q4NlMatrix(spec, weights, scales, in, out);
             default -> throw new IllegalArgumentException("unknown encoding " + spec.name());
         };
     }

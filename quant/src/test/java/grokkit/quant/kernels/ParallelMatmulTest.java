@@ -33,7 +33,7 @@ class ParallelMatmulTest {
         for (int threads : new int[]{1, 2, 3, 5}) {
             try (ParallelMatmul pool = new ParallelMatmul(threads)) {
                 assertThat(pool.threads()).isEqualTo(threads);
-                for (int rep = 0; rep < 50; rep++) { // repeated: exercises worker hand-off between jobs
+                for (int rep = 0; rep < 10; rep++) { // repeated: exercises worker hand-off between jobs
                     float[] y = new float[out];
                     java.util.Arrays.fill(y, Float.NaN);
                     pool.matvec(w, x, y);

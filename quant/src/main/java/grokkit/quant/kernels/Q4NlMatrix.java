@@ -1,0 +1,226 @@
+package grokkit.quant.kernels;
+
+import grokkit.quant.EncodingSpec;
+import grokkit.quant.Q4Nl;
+import grokkit.quant.WeightMatrix;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Objects;
+
+/**
+ * Vector API kernel for {@code q4nl} ({@link Q4Nl}): out-major rows of ceil(in/G) groups, G/2
+ * bytes each (byte j: input j in the low nibble, input j+G/2 in the high nibble), one 16-bit
+ * scale per group, {@code w = scale · LEVELS[code]}.
+ *
+ * <p>The decode step per 16 bytes: split the nibbles ({@code and 0x0F}, {@code >>> 4}), map
+ * each code to its int8 level with one 16-entry byte shuffle ({@code selectFrom} on a 128-bit
+ * table: {@code pshufb} on x86, {@code tbl} on ARM), widen to floats and multiply-add with x.
+ * The group's sum is scaled once. A ragged last group (in not a multiple of G) and group sizes
+ * whose half is not a multiple of 16 take a scalar path.
+ */
+public final class Q4NlMatrix implements WeightMatrix {
+    /** 16 bytes per load: one full shuffle table's worth of codes. */
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    /** At least 256-bit floats: 16 widened bytes fill 16/L float vectors (2 with AVX2, 1 with AVX-512). */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
+            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_256;
+    private static final int L = F.length();
+    private static final int PARTS = Math.max(1, 16 / L);
+    private static final ByteVector TABLE = ByteVector.fromArray(B, Q4Nl.levels(), 0);
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final float[] LEVEL = new float[16];
+
+    static {
+        for (int c = 0; c < 16; c++) LEVEL[c] = Q4Nl.level(c);
+    }
+
+    private final EncodingSpec spec;
+    private final MemorySegment weights;
+    private final MemorySegment scales;
+    private final int in;
+    private final int out;
+    private final int group;
+    private final int half;
+    private final int groups;
+    /** Groups with all G inputs present. */
+    private final int fullGroups;
+    private final long rowBytes;
+    /** Group-scale byte → scale (S·±2^(-k/16)), and the channel scales c. */
+    private final float[] scaleTable;
+    private final float[] channel;
+    /** Offset of the group scales in the scales region (after the header). */
+    private final long scaleStart;
+    /** Scratch for x∘c, one per thread (matvec is called from many threads on one matrix). */
+    private final ThreadLocal<float[]> scaled;
+    /** True when each half-group is whole 16-byte loads and the float shape divides 16 lanes. */
+    private final boolean vector;
+
+    public Q4NlMatrix(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out) {
+        if (!EncodingSpec.Q4NL.equals(spec.name())) throw new IllegalArgumentException("not a q4nl spec: " + spec);
+        if (in <= 0 || out <= 0) throw new IllegalArgumentException("q4nl: bad shape in=" + in + " out=" + out);
+        spec.checkShape(in, out);
+        if (weights.byteSize() < spec.weightBytes(in, out) || scales.byteSize() < spec.scaleBytes(in, out))
+            throw new IllegalArgumentException("q4nl [in=" + in + ", out=" + out + "]: regions of " + weights.byteSize()
+                    + "/" + scales.byteSize() + " bytes, need " + spec.weightBytes(in, out) + "/" + spec.scaleBytes(in, out));
+        this.spec = spec;
+        this.weights = weights;
+        this.scales = scales;
+        this.in = in;
+        this.out = out;
+        this.group = spec.groupSize();
+        this.half = group / 2;
+        this.groups = spec.groupsPerRow(in);
+        this.fullGroups = in / group;
+        this.rowBytes = (long) groups * half;
+        float base = Q4Nl.base(scales);
+        if (!Float.isFinite(base) || base <= 0) throw new IllegalArgumentException("q4nl [in=" + in + ", out=" + out + "]: bad base scale " + base);
+        this.scaleTable = Q4Nl.groupScaleTable(base);
+        this.channel = Q4Nl.channelScales(scales, in);
+        this.scaleStart = Q4Nl.headerBytes(in);
+        this.scaled = ThreadLocal.withInitial(() -> new float[in]);
+        this.vector = half % 16 == 0 && 16 % L == 0;
+    }
+
+    @Override public int inDim() { return in; }
+    @Override public int outDim() { return out; }
+    @Override public String encoding() { return spec.name(); }
+    @Override public long byteSize() { return spec.weightBytes(in, out) + spec.scaleBytes(in, out); }
+
+    @Override
+    public String toString() {
+        return "q4nl(G=" + group + "," + spec.scaleType() + ")[in=" + in + ", out=" + out + "]";
+    }
+
+    private float scale(long index) {
+        return scaleTable[scales.get(ValueLayout.JAVA_BYTE, scaleStart + index) & 0xff];
+    }
+
+    /** x∘c into a per-thread scratch array. */
+    private float[] scaleInput(float[] x) {
+        float[] xc = scaled.get();
+        int i = 0;
+        for (int bound = F.loopBound(in); i < bound; i += L)
+            FloatVector.fromArray(F, x, i).mul(FloatVector.fromArray(F, channel, i)).intoArray(xc, i);
+        for (; i < in; i++) xc[i] = x[i] * channel[i];
+        return xc;
+    }
+
+    @Override
+    public void matvec(float[] x, float[] y, int from, int to) {
+        Objects.checkFromToIndex(from, to, out);
+        if (x.length < in) throw new IllegalArgumentException("x has " + x.length + " elements, need in=" + in + " for " + this);
+        if (y.length < to) throw new IllegalArgumentException("y has " + y.length + " elements, need at least " + to + " for " + this);
+        if (from == to) return;
+        float[] xc = scaleInput(x);
+        for (int o = from; o < to; o++) y[o] = row(xc, o);
+    }
+
+    private float row(float[] x, int o) {
+        long r = o * rowBytes, c = (long) o * groups;
+        int g = 0;
+        FloatVector acc = FloatVector.zero(F);
+        if (vector) {
+            for (; g < fullGroups; g++) {
+                int i0 = g * group;
+                long b = r + (long) g * half;
+                FloatVector s = FloatVector.zero(F);
+                for (int j = 0; j < half; j += 16) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, weights, b + j, LE);
+                    ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
+                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
+                    for (int p = 0; p < PARTS; p++) {
+                        FloatVector wl = (FloatVector) lo.convertShape(VectorOperators.B2F, F, p);
+                        FloatVector wh = (FloatVector) hi.convertShape(VectorOperators.B2F, F, p);
+                        s = wl.fma(FloatVector.fromArray(F, x, i0 + j + p * L), s);
+                        s = wh.fma(FloatVector.fromArray(F, x, i0 + half + j + p * L), s);
+                    }
+                }
+                acc = s.fma(FloatVector.broadcast(F, scale(c + g)), acc);
+            }
+        }
+        float t = 0;
+        for (; g < groups; g++) t += scale(c + g) * groupDotScalar(x, r + (long) g * half, g * group);
+        return acc.reduceLanes(VectorOperators.ADD) + t;
+    }
+
+    /** Σ level·x over one group's present inputs (unscaled). */
+    private float groupDotScalar(float[] x, long b, int i0) {
+        float s = 0;
+        int n = Math.min(group, in - i0);
+        for (int j = 0; j < half; j++) {
+            int v = weights.get(ValueLayout.JAVA_BYTE, b + j) & 0xff;
+            if (j < n) s += LEVEL[v & 15] * x[i0 + j];
+            if (j + half < n) s += LEVEL[v >>> 4] * x[i0 + half + j];
+        }
+        return s;
+    }
+
+    /** Prefill: dequantizes each output row once and reuses it for every token. */
+    @Override
+    public void matmul(float[][] x, float[][] y, int from, int to) {
+        Objects.checkFromToIndex(from, to, out);
+        if (y.length < x.length) throw new IllegalArgumentException("y has " + y.length + " rows, x has " + x.length);
+        if (x.length == 1) {
+            matvec(x[0], y[0], from, to);
+            return;
+        }
+        for (float[] xt : x) if (xt.length < in) throw new IllegalArgumentException("x row has " + xt.length + " elements, need " + in);
+        float[] w = new float[in];
+        for (int o = from; o < to; o++) {
+            dequantizeColumn(o, w);
+            for (int t = 0; t < x.length; t++) y[t][o] = dot(x[t], w, in);
+        }
+        // (dequantizeColumn already applies c; a tiled version would scale x once instead.)
+    }
+
+    private static float dot(float[] a, float[] b, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L)
+            acc = FloatVector.fromArray(F, a, i).fma(FloatVector.fromArray(F, b, i), acc);
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    @Override
+    public void dequantizeColumn(int o, float[] dst) {
+        Objects.checkIndex(o, out);
+        if (dst.length < in) throw new IllegalArgumentException("dst has " + dst.length + " elements, need " + in);
+        long r = o * rowBytes, c = (long) o * groups;
+        int g = 0;
+        if (vector) {
+            for (; g < fullGroups; g++) {
+                FloatVector sv = FloatVector.broadcast(F, scale(c + g));
+                long b = r + (long) g * half;
+                int i0 = g * group;
+                for (int j = 0; j < half; j += 16) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, weights, b + j, LE);
+                    ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
+                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
+                    for (int p = 0; p < PARTS; p++) {
+                        int il = i0 + j + p * L, ih = il + half;
+                        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, il)).intoArray(dst, il);
+                        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, ih)).intoArray(dst, ih);
+                    }
+                }
+            }
+        }
+        for (; g < groups; g++) {
+            float s = scale(c + g);
+            long b = r + (long) g * half;
+            int i0 = g * group, n = Math.min(group, in - i0);
+            for (int j = 0; j < half; j++) {
+                int v = weights.get(ValueLayout.JAVA_BYTE, b + j) & 0xff;
+                if (j < n) dst[i0 + j] = channel[i0 + j] * (s * LEVEL[v & 15]);
+                if (j + half < n) dst[i0 + half + j] = channel[i0 + half + j] * (s * LEVEL[v >>> 4]);
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package grokkit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import grokkit.convert.CheckpointSource;
+import grokkit.convert.ConvertHooks;
+import grokkit.convert.ConvertOptions;
+import grokkit.convert.Converter;
+import grokkit.errors.BadInputException;
+import grokkit.model.ModelConfig;
+import grokkit.model.ModelWeights;
+import grokkit.runtime.GrokModel;
+import grokkit.runtime.RuntimeOptions;
+import grokkit.shard.Manifest;
+import grokkit.shard.ShardedModel;
+import grokkit.shard.TensorRecord;
+import grokkit.verify.Metrics;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/**
+ * {@code grok quant-eval CKPT_DIR}: how much each int4 encoding of the experts costs in output
+ * accuracy. Converts the checkpoint losslessly (int8, the reference) and with each variant,
+ * runs the same prompts through the Java runtime, and compares every position's next-token
+ * distribution with the int8 model's: KL(int8 ‖ variant) mean / p99 / max, same-top-1 rate,
+ * perplexity ratio on the prompts' own next tokens, with bits per weight and size of the experts.
+ */
+@Command(name = "quant-eval", mixinStandardHelpOptions = true,
+        description = {"Convert a checkpoint with each int4 expert encoding and the Q4_0 baseline, run the same prompts",
+                "through the runtime, and compare with the lossless int8 model: bits/weight, size, KL mean/p99/max,",
+                "same-top-1, PPL ratio. Writes quant-eval.json and quant-eval.md to --out.",
+                "Example:  grok quant-eval golden-tests/fixtures/tiny-12l --out docs/benchmarks"})
+public final class QuantEvalCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "CKPT_DIR",
+            description = "A ckpt-0 directory, or a fixture directory holding ckpt-0/ and config.json.")
+    Path checkpoint;
+
+    @Option(names = "--model-config", paramLabel = "FILE", description = "Model configuration JSON (default: CKPT_DIR/config.json if present).")
+    Path modelConfig;
+
+    @Option(names = "--variants", defaultValue = "q4_0,q4,q4nl", split = ",", paramLabel = "LIST",
+            description = "Expert encodings to compare (--experts values of grok convert; default ${DEFAULT-VALUE}). The first is the baseline of the ratios.")
+    List<String> variants;
+
+    @Option(names = "--prompts", defaultValue = "32", description = "Number of prompts (default ${DEFAULT-VALUE}).")
+    int prompts;
+
+    @Option(names = "--length", defaultValue = "64", description = "Tokens per prompt (default ${DEFAULT-VALUE}); errors accumulate over positions.")
+    int length;
+
+    @Option(names = "--seed", defaultValue = "1234", description = "Seed of the random prompt tokens (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--work", paramLabel = "DIR", description = "Where to write the converted models (default: a temporary directory, deleted after).")
+    Path work;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = ".", description = "Where to write quant-eval.json and quant-eval.md (default: current directory).")
+    Path out;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Threads for conversion and the runtime (default: all cores).")
+    Integer threads;
+
+    /** One row of the table. */
+    record Row(String encoding, String encodings, double bitsPerWeight, long expertBytes, long modelBytes, double convertSeconds,
+               Metrics.Summary summary, double klRatio) {}
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter pw = spec.commandLine().getOut();
+        if (prompts < 1 || length < 2) throw new BadInputException("--prompts must be >= 1 and --length >= 2");
+        for (String v : variants)
+            if (!ConvertOptions.EXPERT_VALUES.contains(v) || v.equals("int8"))
+                throw new BadInputException("--variants: '" + v + "' is not an int4 --experts value (q4, q4nl, q4_0, int4)");
+        Path ckpt = Files.isDirectory(checkpoint.resolve("ckpt-0")) ? checkpoint.resolve("ckpt-0") : checkpoint;
+        if (!Files.isDirectory(ckpt)) throw new BadInputException("CKPT_DIR " + checkpoint + ": no such directory");
+        Path cfgFile = modelConfig != null ? modelConfig
+                : Files.isRegularFile(checkpoint.resolve("config.json")) ? checkpoint.resolve("config.json") : null;
+        ModelConfig.Parsed given = cfgFile == null ? null : ModelConfig.read(cfgFile, ModelConfig.grok1());
+        int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        boolean temp = work == null;
+        Path dir = temp ? Files.createTempDirectory("grok-quant-eval") : work;
+        Files.createDirectories(out);
+        try {
+            List<String> all = new ArrayList<>();
+            all.add("int8");
+            all.addAll(variants);
+            double[] seconds = new double[all.size()];
+            for (int i = 0; i < all.size(); i++) {
+                Path target = dir.resolve(all.get(i));
+                deleteTree(target);
+                pw.printf(Locale.ROOT, "quant-eval: converting with --experts %s → %s%n", all.get(i), target);
+                pw.flush();
+                ConvertOptions opts = new ConvertOptions(all.get(i), "int8", "f32", 32, null, nThreads, ConvertOptions.parseSize("4GiB"), false);
+                opts.validate();
+                long t0 = System.nanoTime();
+                try (CheckpointSource src = CheckpointSource.open(ckpt, given)) {
+                    new Converter(opts, new PrintWriter(new StringWriter()), false, ConvertHooks.NONE).convert(src, target);
+                }
+                seconds[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            List<Row> rows = evaluate(pw, dir, all, seconds, nThreads);
+            String md = markdown(rows);
+            pw.println();
+            pw.print(md);
+            Files.writeString(out.resolve("quant-eval.md"), md, StandardCharsets.UTF_8);
+            Files.writeString(out.resolve("quant-eval.json"), json(rows), StandardCharsets.UTF_8);
+            pw.println("wrote " + out.resolve("quant-eval.md") + " and " + out.resolve("quant-eval.json"));
+            pw.flush();
+            return 0;
+        } finally {
+            if (temp) deleteTree(dir);
+        }
+    }
+
+    private List<Row> evaluate(PrintWriter pw, Path dir, List<String> all, double[] seconds, int nThreads) throws IOException {
+        List<ModelWeights> weights = new ArrayList<>();
+        List<GrokModel> models = new ArrayList<>();
+        try {
+            for (String v : all) {
+                ModelWeights w = ShardedModel.open(dir.resolve(v));
+                weights.add(w);
+                models.add(new GrokModel(w, RuntimeOptions.defaults().withThreads(nThreads).withMaxContext(Math.max(length, 16))));
+            }
+            int vocab = models.get(0).config().vocabSize();
+            Random r = new Random(seed);
+            List<List<Metrics.Position>> pos = new ArrayList<>();
+            for (int i = 1; i < all.size(); i++) pos.add(new ArrayList<>());
+            for (int p = 0; p < prompts; p++) {
+                // Random ids above the special tokens (pad 0, BOS 1, EOS 2): no tokenizer needed, every id is exercised.
+                int[] tokens = new int[length];
+                for (int t = 0; t < length; t++) tokens[t] = 3 + r.nextInt(vocab - 3);
+                float[][] ref = models.get(0).forward(tokens);
+                for (int i = 1; i < all.size(); i++) pos.get(i - 1).addAll(Metrics.comparePrompt(ref, models.get(i).forward(tokens), tokens));
+                if ((p + 1) % 8 == 0 || p + 1 == prompts) {
+                    pw.printf(Locale.ROOT, "quant-eval: %d/%d prompts%n", p + 1, prompts);
+                    pw.flush();
+                }
+            }
+            List<Row> rows = new ArrayList<>();
+            double baseKl = Double.NaN;
+            for (int i = 1; i < all.size(); i++) {
+                Metrics.Summary s = Metrics.summarize(pos.get(i - 1), vocab);
+                if (i == 1) baseKl = s.klMean();
+                Manifest m = Manifest.read(dir.resolve(all.get(i)));
+                long eb = 0, mb = 0, n = 0;
+                java.util.TreeSet<String> encs = new java.util.TreeSet<>();
+                for (TensorRecord t : m.tensors()) {
+                    long bytes = t.weights().length() + (t.scales() == null ? 0 : t.scales().length());
+                    mb += bytes;
+                    if (t.expert() != null) {
+                        eb += bytes;
+                        n += (long) t.in() * t.out();
+                        encs.add(t.encoding().name());
+                    }
+                }
+                rows.add(new Row(all.get(i), String.join("+", encs), 8.0 * eb / n, eb, mb, seconds[i], s, s.klMean() / baseKl));
+            }
+            return rows;
+        } finally {
+            for (GrokModel g : models) g.close();
+            for (ModelWeights w : weights) w.close();
+        }
+    }
+
+    private String markdown(List<Row> rows) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "Experts quantized, everything else int8. %d prompts × %d random tokens (seed %d) = %d positions; "
+                + "KL(int8 ‖ variant) in nats; PPL ratio on the prompts' next tokens; KL ratio vs %s.%n%n",
+                prompts, length, seed, rows.isEmpty() ? 0 : rows.get(0).summary().positions(), rows.isEmpty() ? "-" : rows.get(0).encoding()));
+        b.append("| --experts | stored as | bits/weight (experts) | experts MiB | model MiB | mean KL | p99 KL | max KL | same top-1 | PPL ratio | KL / baseline | convert s |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            Metrics.Summary s = r.summary();
+            b.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %.2f | %.2f | %.4f | %.3f | %.3f | %.3f | %.4f | %.3f | %.1f |%n",
+                    r.encoding(), r.encodings(), r.bitsPerWeight(), r.expertBytes() / 1048576.0, r.modelBytes() / 1048576.0,
+                    s.klMean(), s.klP99(), s.klMax(), s.sameTop1Rate(), s.pplRatio(), r.klRatio(), r.convertSeconds()));
+        }
+        return b.toString();
+    }
+
+    private String json(List<Row> rows) throws IOException {
+        ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = om.createObjectNode();
+        root.put("checkpoint", checkpoint.toString());
+        root.put("prompts", prompts);
+        root.put("length", length);
+        root.put("seed", seed);
+        root.put("reference", "int8");
+        ArrayNode arr = root.putArray("variants");
+        for (Row r : rows) {
+            ObjectNode o = arr.addObject();
+            o.put("experts", r.encoding());
+            o.put("stored_as", r.encodings());
+            o.put("bits_per_weight", r.bitsPerWeight());
+            o.put("expert_bytes", r.expertBytes());
+            o.put("model_bytes", r.modelBytes());
+            o.put("kl_ratio", r.klRatio());
+            o.put("convert_seconds", r.convertSeconds());
+            o.set("metrics", om.valueToTree(r.summary()));
+        }
+        return om.writeValueAsString(root) + "\n";
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+}

@@ -28,8 +28,8 @@ import java.util.Arrays;
  * as llama.cpp's quantizers do), times an optional importance {@code E[a_j²]} of the input
  * activations over calibration tokens ({@link #prepare}'s {@code importance}).
  *
- * <p>Deterministic: scalar float arithmetic in a fixed order, {@link StrictMath} for logs
- * (same floats → same bytes on any machine). An instance is immutable and thread-safe.
+ * <p>Deterministic: scalar float arithmetic in a fixed order, lattice points found by comparison
+ * with a table built by {@link StrictMath} (same floats → same bytes on any machine). An instance is immutable and thread-safe.
  */
 public final class Q4NlEncoder {
     /**
@@ -236,8 +236,17 @@ public final class Q4NlEncoder {
     int scaleCode(float[] x, float[] wt, int n) {
         float d = searchScale(x, wt, n);
         if (d == 0) return Q4Nl.ZERO_SCALE;
-        double kf = -Q4Nl.STEPS_PER_OCTAVE * StrictMath.log(Math.abs(d) / (double) base) / StrictMath.log(2.0);
-        int k0 = (int) Math.max(0, Math.min(126, Math.floor(kf)));
+        // k0 = floor(-16·log2(|d|/S)): the largest k ≤ 126 whose lattice magnitude S·2^(-k/16) is still ≥ |d|
+        // (a binary search over the decreasing table: exact, no logarithm), and its neighbour below.
+        float a = Math.abs(d);
+        int lo = 0, hi = 126;
+        if (a > scaleTable[0]) hi = 0;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (scaleTable[mid] >= a) lo = mid;
+            else hi = mid - 1;
+        }
+        int k0 = lo;
         int k1 = Math.min(126, k0 + 1);
         int sign = d < 0 ? 0x80 : 0;
         int best = sign | k0;

@@ -1,39 +1,37 @@
 package grokkit.quant;
 
-
 import java.util.Random;
-/** Encoder speed: q4nl vs a plain absmax/7 q4 loop on the same matrix, same run (see docs/benchmarks/int4.md). */
-public class Q4NlEncodeBench {
-    /** Plain absmax/7 q4 (the speed baseline): amax, one scale, round, pack. */
-    static void absmax(float[] src, int n, byte[] w, short[] s) {
-        for (int g = 0; g < n / 32; g++) {
-            int b = g * 32; float amax = 0;
-            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(src[b + j]));
-            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 7)), inv = d == 0 ? 0 : 1 / d;
-            s[g] = Float.floatToFloat16(d);
-            for (int j = 0; j < 16; j++) {
-                int lo = Math.clamp(Math.round(src[b + j] * inv), -8, 7) + 8, hi = Math.clamp(Math.round(src[b + 16 + j] * inv), -8, 7) + 8;
-                w[g * 16 + j] = (byte) (lo | hi << 4);
-            }
-        }
-    }
+
+/**
+ * Encoder speed per core (one thread), all in the same run on the same float matrix: q4nl
+ * (statistics pass + rows), the project's q4 with plain absmax/7, and q4 with its scale search.
+ * A source weight is one int8 byte, so M weights/s = MB/s of source. docs/benchmarks/int4.md.
+ *
+ * <pre>java --add-modules jdk.incubator.vector -cp quant/target/classes:quant/target/test-classes \
+ *     grokkit.quant.Q4NlEncodeBench 4096 1024</pre>
+ */
+public final class Q4NlEncodeBench {
     public static void main(String[] a) {
-        int in = Integer.parseInt(a[0]), out = Integer.parseInt(a[1]);
+        int in = a.length > 0 ? Integer.parseInt(a[0]) : 4096, out = a.length > 1 ? Integer.parseInt(a[1]) : 1024;
         float[] src = new float[in * out];
         Random r = new Random(1);
-        for (int i = 0; i < src.length; i++) src[i] = (float) (r.nextGaussian() * 0.02);
-        EncodingSpec spec = EncodingSpec.q4nl(32);
-        byte[] w = new byte[src.length / 2]; short[] s = new short[src.length / 32];
+        for (int i = 0; i < src.length; i++) src[i] = (float) (r.nextGaussian() * 0.02 * (i % in % 50 == 0 ? 5 : 1));
+        EncodingSpec q4nl = EncodingSpec.q4nl(32), q4 = EncodingSpec.q4(32, "f16");
+        RowEncoder absmax = RowEncoder.of(q4, Q4Encoder.ScaleChoice.ABSMAX), search = RowEncoder.of(q4, Q4Encoder.ScaleChoice.SEARCH);
+        byte[] w = new byte[(int) q4.weightBytes(in, out)], s = new byte[(int) q4.scaleBytes(in, out)];
+        double n = (double) in * out;
         for (int rep = 0; rep < 6; rep++) {
             long t0 = System.nanoTime();
-            Q4NlEncoder e = Q4NlEncoder.prepare(spec, src, in, out, null);
-            byte[][] b = e.encodeMatrix(src, out);
+            Q4NlEncoder.prepare(q4nl, src, in, out, null).encodeMatrix(src, out);
             long t1 = System.nanoTime();
-            absmax(src, src.length, w, s);
+            absmax.encodeRows(src, 0, out, in, w, 0, s, 0);
             long t2 = System.nanoTime();
-            double n = (double) in * out;
-            System.out.printf("q4nl %.1f M weights/s, absmax %.1f M weights/s, ratio absmax/q4nl time %.1f%n",
-                n / ((t1 - t0) / 1e3), n / ((t2 - t1) / 1e3), (double) (t1 - t0) / (t2 - t1));
+            search.encodeRows(src, 0, out, in, w, 0, s, 0);
+            long t3 = System.nanoTime();
+            System.out.printf(java.util.Locale.ROOT,
+                    "M weights/s per core: q4nl %.1f, q4 absmax %.1f, q4 search %.1f | time ratio q4nl/absmax %.2f, search/absmax %.2f%n",
+                    n / ((t1 - t0) / 1e3), n / ((t2 - t1) / 1e3), n / ((t3 - t2) / 1e3),
+                    (double) (t1 - t0) / (t2 - t1), (double) (t3 - t2) / (t2 - t1));
         }
     }
 }

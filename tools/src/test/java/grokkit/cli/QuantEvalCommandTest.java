@@ -1,0 +1,61 @@
+package grokkit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code grok quant-eval} on the committed 12-layer heavy fixture (few prompts, to stay fast). */
+class QuantEvalCommandTest {
+    @TempDir
+    Path tmp;
+
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+
+    static final Path FIXTURE = Path.of(System.getProperty("grok.root", ".")).resolve("golden-tests/fixtures/tiny-12l");
+
+    private int run(String... args) {
+        CommandLine cl = GrokCli.newCommandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+
+    @Test
+    void tableComparesQ4nlWithTheQ4_0BaselineAtFewerBits() throws IOException {
+        int code = run("quant-eval", FIXTURE.toString(), "--variants", "q4_0,q4nl", "--prompts", "4", "--length", "64",
+                "--threads", "2", "--work", tmp.resolve("work").toString(), "--out", tmp.toString());
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("| q4_0 | q4_0 |", "| q4nl | q4nl |");
+        assertThat(tmp.resolve("quant-eval.md")).exists();
+        JsonNode j = new ObjectMapper().readTree(tmp.resolve("quant-eval.json").toFile());
+        JsonNode q40 = j.get("variants").get(0), nl = j.get("variants").get(1);
+        assertThat(q40.get("experts").asText()).isEqualTo("q4_0");
+        assertThat(q40.get("metrics").get("positions").asInt()).isEqualTo(256);
+        // 4.5 bits per weight, plus the zero-padded ragged blocks of ffn 344 (352/344); q4nl: 4.25 + channel scales.
+        assertThat(q40.get("bits_per_weight").asDouble()).isBetween(4.53, 4.54);
+        assertThat(nl.get("bits_per_weight").asDouble()).isBetween(4.39, 4.41);
+        assertThat(q40.get("kl_ratio").asDouble()).isEqualTo(1.0);
+        // 256 positions is a small sample; the full table (2048 positions) gives 0.65.
+        assertThat(nl.get("kl_ratio").asDouble()).isLessThan(0.85);
+        assertThat(nl.get("metrics").get("sameTop1Rate").asDouble()).isGreaterThan(q40.get("metrics").get("sameTop1Rate").asDouble());
+    }
+
+    @Test
+    void refusesUnknownVariantsAndMissingDirectories() {
+        assertThat(run("quant-eval", FIXTURE.toString(), "--variants", "q3", "--out", tmp.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--variants", "q3");
+        assertThat(run("quant-eval", tmp.resolve("nope").toString(), "--out", tmp.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("no such directory");
+    }
+}

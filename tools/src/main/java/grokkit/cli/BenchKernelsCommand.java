@@ -244,7 +244,7 @@ public final class BenchKernelsCommand implements Callable<Integer> {
             best = Math.min(best, ms);
             probe(pool, mem, (i % n) * c.stride(), c.bytes(), new LongAdder());
             double elapsed = (System.nanoTime() - warmStart) / 1e9;
-            boolean quiet = jit.quietFor(1.5);
+            boolean quiet = warmupSeconds <= 0 || jit.quietFor(1.5);
             if (elapsed > Math.max(60, 10 * warmupSeconds) || (i >= 10 && elapsed >= warmupSeconds && quiet && ms < 1.3 * best)) break;
         }
         double[] kernel = new double[repeats], probe = new double[repeats];
@@ -274,7 +274,7 @@ public final class BenchKernelsCommand implements Callable<Integer> {
             float[][] ys = new float[prefillTokens][c.out()];
             for (int t = 0; t < prefillTokens; t++) xs[t] = randomVector(c.in(), 100 + t);
             JitWatch quiet = new JitWatch();
-            for (int w = 0; w < 2 || (!quiet.quietFor(1.0) && w < 20); w++) pool.matmul(copies[w % n], xs, ys); // warm-up (C2)
+            for (int w = 0; w < 2 || (warmupSeconds > 0 && !quiet.quietFor(1.0) && w < 20); w++) pool.matmul(copies[w % n], xs, ys); // warm-up (C2)
             double[] pm = new double[Math.max(1, prefillRepeats)];
             for (int r = 0; r < pm.length; r++) {
                 long t0 = System.nanoTime();

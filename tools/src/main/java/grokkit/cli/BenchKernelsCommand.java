@@ -16,6 +16,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * {@code grok bench kernels}: GB/s of each kernel's matrix-vector product at Grok-1 expert
@@ -229,31 +231,39 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         float[] y = new float[c.out()];
         int n = copies.length;
         // Warm-up: C2 must have compiled the kernel and the probe before timing (Vector API code
-        // runs orders of magnitude slower interpreted or in C1). At these shapes one call runs
-        // thousands of kernel invocations, so a few seconds suffice; stop early once stable.
+        // runs orders of magnitude slower interpreted or in C1). A C2 compile can take many
+        // seconds on a loaded machine, so warm up until the JIT has been quiet for a while and
+        // the call time is stable.
         long warmStart = System.nanoTime();
         double best = Double.MAX_VALUE;
+        JitWatch jit = new JitWatch();
         for (int i = 0; ; i++) {
             long t0 = System.nanoTime();
             pool.matvec(copies[i % n], x, y);
             double ms = (System.nanoTime() - t0) / 1e6;
             best = Math.min(best, ms);
-            MemoryBandwidth.sum(pool, mem, (i % n) * c.stride(), c.bytes());
+            probe(pool, mem, (i % n) * c.stride(), c.bytes(), new LongAdder());
             double elapsed = (System.nanoTime() - warmStart) / 1e9;
-            if (elapsed > 10 * warmupSeconds + 5 || (i >= 10 && elapsed >= warmupSeconds && ms < 1.3 * best)) break;
+            boolean quiet = warmupSeconds <= 0 || jit.quietFor(1.5);
+            if (elapsed > Math.max(60, 10 * warmupSeconds) || (i >= 10 && elapsed >= warmupSeconds && quiet && ms < 1.3 * best)) break;
         }
         double[] kernel = new double[repeats], probe = new double[repeats];
         double[] kernelCpu = new double[repeats], probeCpu = new double[repeats];
         long sink = 0;
         for (int r = 0; r < repeats; r++) {
             int a = (2 * r) % n, b = (2 * r + 1) % n;
-            long t0 = System.nanoTime(), u0 = processCpuNanos();
-            sink += MemoryBandwidth.sum(pool, mem, a * c.stride(), c.bytes());
-            long t1 = System.nanoTime(), u1 = processCpuNanos();
-            pool.matvec(copies[b], x, y);
-            long t2 = System.nanoTime(), u2 = processCpuNanos();
-            probeCpu[r] = u1 - u0;
-            kernelCpu[r] = u2 - u1;
+            LongAdder pc = new LongAdder(), kc = new LongAdder();
+            long t0 = System.nanoTime();
+            sink += probe(pool, mem, a * c.stride(), c.bytes(), pc);
+            long t1 = System.nanoTime();
+            pool.forRange(c.out(), (from, to) -> {
+                long u = THREADS.getCurrentThreadCpuTime();
+                copies[b].matvec(x, y, from, to);
+                kc.add(THREADS.getCurrentThreadCpuTime() - u);
+            });
+            long t2 = System.nanoTime();
+            probeCpu[r] = pc.sum();
+            kernelCpu[r] = kc.sum();
             probe[r] = (t1 - t0) / 1e6;
             kernel[r] = (t2 - t1) / 1e6;
         }
@@ -263,7 +273,8 @@ public final class BenchKernelsCommand implements Callable<Integer> {
             float[][] xs = new float[prefillTokens][];
             float[][] ys = new float[prefillTokens][c.out()];
             for (int t = 0; t < prefillTokens; t++) xs[t] = randomVector(c.in(), 100 + t);
-            for (int w = 0; w < 2; w++) pool.matmul(copies[w % n], xs, ys); // warm-up (C2)
+            JitWatch quiet = new JitWatch();
+            for (int w = 0; w < 2 || (warmupSeconds > 0 && !quiet.quietFor(1.0) && w < 20); w++) pool.matmul(copies[w % n], xs, ys); // warm-up (C2)
             double[] pm = new double[Math.max(1, prefillRepeats)];
             for (int r = 0; r < pm.length; r++) {
                 long t0 = System.nanoTime();
@@ -298,18 +309,50 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "cold rotation: ≥ %d MiB of distinct copies per case; arena %.2f GB; load average at start: %.2f%n",
                 coldMb, arenaBytes / 1e9, load());
         out.println("matvec: median of " + repeats + " cold products, each interleaved with a streaming int8 sum over another copy's same bytes;");
-        out.println("ratio = kernel GB/s ÷ read GB/s from medians; 'best' from the fastest of each; 'cpu' from process CPU time (robust on a shared machine)");
+        out.println("ratio = kernel GB/s ÷ read GB/s from medians; 'best' from the fastest of each; 'cpu' from the threads' CPU time (robust on a shared machine)");
         out.println();
     }
 
+    /** Tells whether the JIT compilers have been idle for a while (total compilation time unchanged). */
+    private static final class JitWatch {
+        private final java.lang.management.CompilationMXBean bean = ManagementFactory.getCompilationMXBean();
+        private long lastTotal = total();
+        private long lastChange = System.nanoTime();
+
+        private long total() {
+            return bean != null && bean.isCompilationTimeMonitoringSupported() ? bean.getTotalCompilationTime() : 0;
+        }
+
+        boolean quietFor(double seconds) {
+            long t = total(), now = System.nanoTime();
+            if (t != lastTotal) {
+                lastTotal = t;
+                lastChange = now;
+            }
+            return now - lastChange >= seconds * 1e9;
+        }
+    }
+
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** The probe splits its region into pages across the pool, like {@link MemoryBandwidth#sum(ParallelMatmul, MemorySegment, long, long)}. */
+    private static final int PAGE = 4096;
+
     /**
-     * CPU time of the whole process. Ratios of CPU time (probe CPU / kernel CPU over the same
-     * bytes) stay meaningful on a shared machine, where other processes steal wall time from
-     * one measurement and not the other.
+     * The streaming int8 sum over {@code [off, off + len)}, split across the pool, adding the
+     * CPU time its chunks take to {@code cpu}. CPU-time ratios (probe CPU ÷ kernel CPU over the
+     * same bytes) stay meaningful on a shared machine, where other processes steal wall time
+     * from one measurement and not the other.
      */
-    private static long processCpuNanos() {
-        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
-                ? os.getProcessCpuTime() : System.nanoTime();
+    private static long probe(ParallelMatmul pool, MemorySegment mem, long off, long len, LongAdder cpu) {
+        int pages = (int) (len / PAGE);
+        LongAdder sum = new LongAdder();
+        pool.forRange(pages, (from, to) -> {
+            long u = THREADS.getCurrentThreadCpuTime();
+            long s = MemoryBandwidth.sum(mem, off + (long) from * PAGE, (long) (to - from) * PAGE);
+            cpu.add(THREADS.getCurrentThreadCpuTime() - u);
+            sum.add(s);
+        });
+        return sum.sum() + MemoryBandwidth.sum(mem, off + (long) pages * PAGE, len - (long) pages * PAGE);
     }
 
     private static double load() {

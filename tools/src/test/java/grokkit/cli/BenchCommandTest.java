@@ -46,7 +46,7 @@ class BenchCommandTest {
         int code;
         try {
             code = GrokCli.run("bench", "kernels", "--shapes", "128x64", "--cold-mb", "1", "--repeats", "2",
-                    "--prefill-tokens", "5", "--prefill-repeats", "1", "--threads", "1,2", "--warmup-seconds", "0",
+                    "--prefill-tokens", "5", "--prefill-repeats", "1", "--threads", "1", "--warmup-seconds", "0",
                     "--markdown", md.toString());
         } finally {
             System.setOut(out);

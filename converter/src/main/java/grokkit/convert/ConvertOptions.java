@@ -15,10 +15,11 @@ import java.util.regex.Pattern;
  * The options of {@code grok convert}. Only the ones that change the output bytes are written
  * to the manifest ({@link #toManifestJson}); threads and resume never change a byte.
  *
- * @param experts    {@code int8} (xAI's values, lossless) or {@code int4} (q4) for the MoE experts
- * @param attention  {@code int8} or {@code int4} for the attention projections
+ * @param experts    {@code int8} (xAI's values, lossless), {@code int4} (= q4nl, the best int4 encoding),
+ *                   or an explicit encoding: {@code q4}, {@code q4nl}, {@code q4_0}
+ * @param attention  {@code int8} or {@code int4} (= q4nl) for the attention projections
  * @param embeddings {@code f32} (lossless) or {@code bf16} for the embedding table
- * @param groupSize  q4 group size along the input dimension (32, 64 or 128)
+ * @param groupSize  int4 group size along the input dimension (32, 64 or 128)
  * @param tokenizer  a tokenizer file to copy into the output, or null
  * @param threads    worker threads
  * @param shardSize  maximum shard size in bytes (a single larger tensor gets a shard of its own)
@@ -29,11 +30,18 @@ public record ConvertOptions(String experts, String attention, String embeddings
     public static final long DEFAULT_SHARD_SIZE = 4L << 30;
     public static final int DEFAULT_GROUP_SIZE = 32;
     /**
-     * Values of {@code --experts}: int8 (lossless), int4 (= q4, the squared-error-search uniform
-     * grid), q4 explicitly, q4nl (non-uniform grid + channel scales, {@link grokkit.quant.Q4Nl};
-     * lower KL than Q4_0 at fewer bits), q4_0 (llama.cpp's Q4_0, a comparison baseline).
+     * Values of {@code --experts}: int8 (lossless), int4 (= {@link #INT4}, the best int4 encoding),
+     * q4 (the squared-error-search uniform grid), q4nl (non-uniform grid + channel scales,
+     * {@link grokkit.quant.Q4Nl}; 0.65× Q4_0's KL at fewer bits), q4_0 (llama.cpp's Q4_0, a
+     * comparison baseline).
      */
     public static final java.util.List<String> EXPERT_VALUES = java.util.List.of("int8", "int4", "q4", "q4nl", "q4_0");
+
+    /**
+     * What {@code int4} means for {@code --experts} and {@code --attention}: the int4 encoding with
+     * the lowest KL divergence at ≤ 4.5 bits per weight (issue 6, docs/benchmarks/int4.md).
+     */
+    public static final String INT4 = "q4nl";
 
     /** The scale type of q4 groups: f16 keeps 3 more significand bits than bf16, ample range for weights. */
     public static final String Q4_SCALE_TYPE = "f16";
@@ -71,16 +79,18 @@ public record ConvertOptions(String experts, String attention, String embeddings
     }
 
     /**
-     * The encoding for an int8 source matrix under option value {@code int8|int4}. A matrix whose
+     * The encoding for an int8 source matrix under option value {@code int8|int4|q4|q4nl|q4_0}
+     * ({@code int4} = {@link #INT4}). Under {@code q4}, a matrix whose
      * input dimension is not a multiple of the group size (never in Grok-1; e.g. ffn 344 in the
      * small fixtures) gets the largest even group size below it that divides the input dimension,
      * at least 8; failing that it stays int8. The manifest records each matrix's actual group size.
      */
     EncodingSpec encodingFor(String option, int in, int rowBlocks) {
+        if (option.equals("int4")) option = INT4;
         // q4nl and q4_0 take any input dimension (ragged last group).
         if (option.equals("q4nl")) return EncodingSpec.q4nl(groupSize);
         if (option.equals("q4_0")) return EncodingSpec.q4_0(); // a ragged last block is zero-padded, as llama.cpp would see it
-        if (option.equals("int4") || option.equals("q4")) {
+        if (option.equals("q4")) {
             int g = effectiveGroupSize(in);
             if (g > 0) return EncodingSpec.q4(g, Q4_SCALE_TYPE);
         }

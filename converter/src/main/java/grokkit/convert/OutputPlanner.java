@@ -86,7 +86,7 @@ final class OutputPlanner {
         EncodingSpec spec = opts.encodingFor(option, v.in, t.rowBlocks());
         if (option.equals("q4_0") && v.in % 32 != 0)
             notes.add(t.name() + ": input dimension " + v.in + " is not a multiple of 32; q4_0 zero-pads each row's last block");
-        if ((option.equals("int4") || option.equals("q4")) && spec.groupSize() != opts.groupSize())
+        if (option.equals("q4") && spec.groupSize() != opts.groupSize())
             notes.add(t.name() + ": input dimension " + v.in + " is not a multiple of --group-size " + opts.groupSize() + "; "
                     + (spec.name().equals(EncodingSpec.Q4) ? "using q4 groups of " + spec.groupSize() : "kept as int8"));
         try {

@@ -93,7 +93,7 @@ class ConverterTest {
                 SourceTensor s = src.tensor(t.name());
                 WeightMatrix w = m.open(t);
                 float[] col = new float[t.in()];
-                boolean lossless = !t.encoding().name().equals("q4") && !t.encoding().name().equals("bf16");
+                boolean lossless = t.encoding().name().equals("f32") || t.encoding().name().equals("int8-rowblock");
                 if (!lossless) continue;
                 boolean rowsAreOutputs = t.name().equals(ParamNames.EMBEDDINGS), vector = s.weight().rank() == 1;
                 int expert = t.expert() == null ? -1 : t.expert();
@@ -122,7 +122,23 @@ class ConverterTest {
         int checked = assertReportMatchesIndependentComputation(src, out);
         assertThat(checked).isEqualTo(2 * (4 + 3 * 4) + 1);
         assertThat(r.report().worst()).hasSize(ConversionReport.WORST);
-        assertThat(r.report().byEncoding()).extracting(ConversionReport.EncodingRow::encoding).contains("q4", "bf16", "f32");
+        // int4 means the best int4 encoding, q4nl (issue 6), for experts and attention alike
+        assertThat(r.report().byEncoding()).extracting(ConversionReport.EncodingRow::encoding)
+                .contains("q4nl", "bf16", "f32").doesNotContain("q4");
+        assertThat(r.manifest().tensors()).filteredOn(t -> t.encoding().name().startsWith("q4"))
+                .hasSize(2 * (4 + 3 * 4)).allSatisfy(t -> assertThat(t.encoding().name()).isEqualTo("q4nl"));
+    }
+
+    @Test
+    void explicitQ4StillWritesTheUniformGridAndItsReportMatches() throws IOException {
+        SyntheticSource src = new SyntheticSource(2);
+        Path out = tmp.resolve("q4");
+        Converter.Result r = convert(src, out, SMALL_SHARDS.withExperts("q4"));
+        assertThat(ModelChecker.check(out).problems()).isEmpty();
+        assertThat(assertReportMatchesIndependentComputation(src, out)).isEqualTo(2 * 3 * 4);
+        assertThat(r.manifest().tensors()).filteredOn(t -> t.expert() != null)
+                .isNotEmpty().allSatisfy(t -> assertThat(t.encoding().name()).isEqualTo("q4"));
+        assertThat(r.manifest().conversion().get("experts").asText()).isEqualTo("q4");
     }
 
     /**

@@ -56,7 +56,11 @@ class FixtureConversionTest {
             assertThat(ModelChecker.check(out).problems()).isEmpty();
             int checked = ConverterTest.assertReportMatchesIndependentComputation(src, out);
             assertThat(checked).isEqualTo(12 * 8 * 3);
-            assertThat(r.report().byEncoding()).extracting(ConversionReport.EncodingRow::encoding).contains("q4", "int8-rowblock", "f32");
+            // --experts int4 = q4nl (here at G 64), whatever the fixture's dimensions
+            assertThat(r.report().byEncoding()).extracting(ConversionReport.EncodingRow::encoding).contains("q4nl", "int8-rowblock", "f32")
+                    .doesNotContain("q4");
+            assertThat(r.manifest().tensors()).filteredOn(t -> t.expert() != null)
+                    .allSatisfy(t -> assertThat(t.encoding().groupSize()).isEqualTo(64));
             // int8 attention stays exact under --experts int4
             ConverterTest.assertEqualsSource(src, out);
         }

@@ -250,8 +250,25 @@ public final class Q4NlEncoder {
         int k1 = Math.min(126, k0 + 1);
         int sign = d < 0 ? 0x80 : 0;
         int best = sign | k0;
-        if (k1 != k0 && error(x, wt, n, scaleTable[sign | k1]) < error(x, wt, n, scaleTable[best])) best = sign | k1;
+        if (k1 != k0 && k1BeatsK0(x, wt, n, scaleTable[sign | k1], scaleTable[best])) best = sign | k1;
         return best;
+    }
+
+    /**
+     * {@code error(x, wt, n, d1) < error(x, wt, n, d0)}, with both sums in one pass: two
+     * independent accumulation chains (each in {@link #error}'s exact order, so the decision is
+     * bit-for-bit the same) instead of two passes each bound by its chain's FMA latency.
+     */
+    static boolean k1BeatsK0(float[] x, float[] wt, int n, float d1, float d0) {
+        float inv1 = 1f / d1, inv0 = 1f / d0, e1 = 0, e0 = 0;
+        for (int j = 0; j < n; j++) {
+            float xj = x[j], wj = wt[j];
+            float r1 = xj - d1 * Q4Nl.nearestLevel(xj * inv1);
+            float r0 = xj - d0 * Q4Nl.nearestLevel(xj * inv0);
+            e1 = Math.fma(wj * r1, r1, e1);
+            e0 = Math.fma(wj * r0, r0, e0);
+        }
+        return e1 < e0;
     }
 
     /** Σ w·(x − d·L(x/d))² with nearest levels for scale d. */
@@ -264,8 +281,47 @@ public final class Q4NlEncoder {
         return e;
     }
 
-    /** The least-squares scale of the best candidate (0 for an all-zero group). */
+    /**
+     * The least-squares scale of the best candidate (0 for an all-zero group).
+     *
+     * <p>Speed: the six candidates' sums are accumulated in one pass over the group, six pairs of
+     * independent FMA chains, so the loop runs at FMA throughput instead of one chain's latency.
+     * Each candidate's own sums still see exactly the operations, in exactly the order, of a
+     * separate loop per candidate ({@link #searchScaleReference}), and the winner is picked in
+     * the same candidate order, so the result is bit-for-bit the same (Q4NlTest checks it).
+     */
     static float searchScale(float[] x, float[] wt, int n) {
+        float amax = 0;
+        for (int j = 0; j < n; j++) amax = Math.max(amax, Math.abs(x[j]));
+        if (amax == 0) return 0;
+        // The candidates d = sign·amax/127·f, as the reference computes them (FACTORS has 3 entries).
+        float p0 = 1 * amax / 127f * FACTORS[0], p1 = 1 * amax / 127f * FACTORS[1], p2 = 1 * amax / 127f * FACTORS[2];
+        float m0 = -1 * amax / 127f * FACTORS[0], m1 = -1 * amax / 127f * FACTORS[1], m2 = -1 * amax / 127f * FACTORS[2];
+        float ip0 = 1f / p0, ip1 = 1f / p1, ip2 = 1f / p2, im0 = 1f / m0, im1 = 1f / m1, im2 = 1f / m2;
+        float xp0 = 0, lp0 = 0, xp1 = 0, lp1 = 0, xp2 = 0, lp2 = 0, xm0 = 0, lm0 = 0, xm1 = 0, lm1 = 0, xm2 = 0, lm2 = 0;
+        for (int j = 0; j < n; j++) {
+            float xj = x[j], wj = wt[j], l, wl;
+            l = Q4Nl.nearestLevel(xj * ip0); wl = wj * l; xp0 = Math.fma(wl, xj, xp0); lp0 = Math.fma(wl, l, lp0);
+            l = Q4Nl.nearestLevel(xj * ip1); wl = wj * l; xp1 = Math.fma(wl, xj, xp1); lp1 = Math.fma(wl, l, lp1);
+            l = Q4Nl.nearestLevel(xj * ip2); wl = wj * l; xp2 = Math.fma(wl, xj, xp2); lp2 = Math.fma(wl, l, lp2);
+            l = Q4Nl.nearestLevel(xj * im0); wl = wj * l; xm0 = Math.fma(wl, xj, xm0); lm0 = Math.fma(wl, l, lm0);
+            l = Q4Nl.nearestLevel(xj * im1); wl = wj * l; xm1 = Math.fma(wl, xj, xm1); lm1 = Math.fma(wl, l, lm1);
+            l = Q4Nl.nearestLevel(xj * im2); wl = wj * l; xm2 = Math.fma(wl, xj, xm2); lm2 = Math.fma(wl, l, lm2);
+        }
+        // The winner, in the reference's candidate order; "!(sll <= 0)" is its "if (sll <= 0) continue".
+        float bestScore = 0, bestD = amax / 127f, score;
+        if (!(lp0 <= 0) && (score = xp0 * xp0 / lp0) > bestScore) { bestScore = score; bestD = xp0 / lp0; }
+        if (!(lp1 <= 0) && (score = xp1 * xp1 / lp1) > bestScore) { bestScore = score; bestD = xp1 / lp1; }
+        if (!(lp2 <= 0) && (score = xp2 * xp2 / lp2) > bestScore) { bestScore = score; bestD = xp2 / lp2; }
+        if (!(lm0 <= 0) && (score = xm0 * xm0 / lm0) > bestScore) { bestScore = score; bestD = xm0 / lm0; }
+        if (!(lm1 <= 0) && (score = xm1 * xm1 / lm1) > bestScore) { bestScore = score; bestD = xm1 / lm1; }
+        if (!(lm2 <= 0) && (score = xm2 * xm2 / lm2) > bestScore) { bestScore = score; bestD = xm2 / lm2; }
+        // All error weights zero (e.g. zero importance everywhere): plain amax.
+        return bestScore > 0 ? bestD : amax / 127f;
+    }
+
+    /** {@link #searchScale} as one loop per candidate: the definition the fast version must match bit for bit. */
+    static float searchScaleReference(float[] x, float[] wt, int n) {
         float amax = 0;
         for (int j = 0; j < n; j++) amax = Math.max(amax, Math.abs(x[j]));
         if (amax == 0) return 0;
@@ -289,7 +345,6 @@ public final class Q4NlEncoder {
                 }
             }
         }
-        // All error weights zero (e.g. zero importance everywhere): plain amax.
         return bestScore > 0 ? bestD : amax / 127f;
     }
 

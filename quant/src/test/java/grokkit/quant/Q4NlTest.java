@@ -233,4 +233,50 @@ class Q4NlTest {
         assertThatThrownBy(() -> Q4NlEncoder.prepare(SPEC, src, 64, 1, nan)).hasMessageContaining("importance");
         assertThatThrownBy(() -> Q4NlEncoder.prepare(SPEC, nan, 64, 1, null)).hasMessageContaining("non-finite weight");
     }
+
+    @Test
+    void encodedBytesAreThoseOfTheScalarOneLoopPerCandidateEncoder() {
+        // CRC32s of the bytes written by the encoder before its search was interleaved (main 4719a02):
+        // the speed-ups must not change a byte, with or without importance, at G 32 and 64 (ragged 200).
+        int in = 200, out = 64;
+        float[] src = heavyRows(out, in, 7);
+        byte[][] e = Q4NlEncoder.prepare(EncodingSpec.q4nl(32), src, in, out, null).encodeMatrix(src, out);
+        float[] imp = new float[in];
+        Random r = new Random(3);
+        for (int i = 0; i < in; i++) imp[i] = i % 17 == 0 ? 0f : r.nextFloat();
+        byte[][] f = Q4NlEncoder.prepare(EncodingSpec.q4nl(64), src, in, out, imp).encodeMatrix(src, out);
+        assertThat(String.format("%08x %08x", crc(e), crc(f))).isEqualTo("e50894f0 7e0909a5");
+    }
+
+    static long crc(byte[][] regions) {
+        java.util.zip.CRC32 c = new java.util.zip.CRC32();
+        for (byte[] b : regions) c.update(b);
+        return c.getValue();
+    }
+
+    @Test
+    void interleavedSearchAndLatticeChoiceMatchTheirOneLoopDefinitionsBitForBit() {
+        Random r = new Random(11);
+        float[] x = new float[32], wt = new float[32];
+        int differentChoices = 0;
+        for (int t = 0; t < 20_000; t++) {
+            int n = 1 + r.nextInt(32);
+            for (int j = 0; j < 32; j++) {
+                // Gaussian bulk with outliers, exact zeros, ties (repeated values) and zero weights.
+                x[j] = j >= n ? 0f : r.nextInt(10) == 0 ? 0f : r.nextInt(10) == 0 ? x[Math.max(0, j - 1)]
+                        : (float) (r.nextGaussian() * (r.nextInt(20) == 0 ? 6 : 1));
+                wt[j] = j >= n || r.nextInt(15) == 0 ? 0f : (float) Math.abs(r.nextGaussian()) + 0.01f;
+            }
+            if (t % 1000 == 0) java.util.Arrays.fill(wt, 0f);
+            float fast = Q4NlEncoder.searchScale(x, wt, n), ref = Q4NlEncoder.searchScaleReference(x, wt, n);
+            assertThat(Float.floatToRawIntBits(fast)).as("group %d", t).isEqualTo(Float.floatToRawIntBits(ref));
+            if (fast == 0) continue;
+            float d0 = fast, d1 = fast * 0.957603f;
+            boolean expected = Q4NlEncoder.error(x, wt, n, d1) < Q4NlEncoder.error(x, wt, n, d0);
+            assertThat(Q4NlEncoder.k1BeatsK0(x, wt, n, d1, d0)).as("group %d", t).isEqualTo(expected);
+            if (expected) differentChoices++;
+        }
+        // both outcomes of the lattice choice occur, so the comparison was exercised either way
+        assertThat(differentChoices).isBetween(100, 19_000);
+    }
 }

@@ -39,13 +39,13 @@ public final class ConvertCommand implements Callable<Integer> {
     Path outDir;
 
     @Option(names = "--experts", defaultValue = "int8", paramLabel = "int8|int4|q4|q4nl|q4_0",
-            description = "MoE expert weights: int8 = xAI's values, lossless; int4 = q4 groups; q4nl = non-uniform grid "
-                    + "with channel scales (4.25 bits/weight, lowest KL, docs/benchmarks/int4.md); q4_0 = llama.cpp's Q4_0 "
-                    + "(baseline) (default ${DEFAULT-VALUE}).")
+            description = "MoE expert weights: int8 = xAI's values, lossless; int4 = the best int4 encoding, q4nl: non-uniform "
+                    + "grid with channel scales (4.25 bits/weight, 0.65x Q4_0's KL, docs/benchmarks/int4.md); q4 = uniform grid, "
+                    + "f16 group scales; q4_0 = llama.cpp's Q4_0 (baseline) (default ${DEFAULT-VALUE}).")
     String experts;
 
     @Option(names = "--attention", defaultValue = "int8", paramLabel = "int8|int4",
-            description = "Attention projections: int8 (lossless) or int4 (default ${DEFAULT-VALUE}).")
+            description = "Attention projections: int8 (lossless) or int4 (= q4nl) (default ${DEFAULT-VALUE}).")
     String attention;
 
     @Option(names = "--embeddings", defaultValue = "f32", paramLabel = "f32|bf16",

@@ -53,7 +53,7 @@ class ConvertCommandTest {
         Path model = tmp.resolve("model");
         Path tokenizer = Files.writeString(tmp.resolve("tok.model"), "not really a tokenizer");
         assertThat(convert(model, "--experts", "int4", "--tokenizer", tokenizer.toString())).as(err.toString()).isEqualTo(ExitCodes.OK);
-        assertThat(out.toString()).contains("q4", "int8-rowblock", "worst re-quantized tensors", "converted ");
+        assertThat(out.toString()).contains("q4nl", "int8-rowblock", "worst re-quantized tensors", "converted ");
         assertThat(model.resolve("tok.model")).hasContent("not really a tokenizer");
         assertThat(model.resolve("conversion-report.json")).exists();
         Manifest m = Manifest.read(model);
@@ -65,7 +65,8 @@ class ConvertCommandTest {
         try (ShardedModel w = ShardedModel.open(model)) {
             ModelConfig c = w.config();
             assertThat(w.embeddings().outDim()).isEqualTo(c.vocabSize());
-            assertThat(w.expert(ParamNames.layer(2, ParamNames.MOE_LINEAR_1), 7).encoding()).isEqualTo("q4");
+            // int4 = q4nl, the best int4 encoding (issue 6)
+            assertThat(w.expert(ParamNames.layer(2, ParamNames.MOE_LINEAR_1), 7).encoding()).isEqualTo("q4nl");
             assertThat(w.matrix(ParamNames.layer(0, ParamNames.ATTN_OUT)).encoding()).isEqualTo("int8-rowblock");
             assertThat(w.vector(ParamNames.layer(1, ParamNames.NORM_PRE_MOE))).hasSize(c.embSize());
         }

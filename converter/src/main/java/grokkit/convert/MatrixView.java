@@ -104,6 +104,16 @@ final class MatrixView {
         return scales == null && array.type() == SourceArray.Type.F32 && strideIn == 1 && array.order() == java.nio.ByteOrder.LITTLE_ENDIAN;
     }
 
+    /**
+     * The source file range holding output rows {@code [o0, o0 + rows)} when {@link #rawF32Rows()},
+     * the rows are contiguous and the array's file is known; null otherwise.
+     */
+    TileTask.FileRange rawF32FileRange(int o0, int rows) {
+        if (array.file() == null || strideOut != in) return null;
+        long from = 4 * (base + o0 * strideOut);
+        return new TileTask.FileRange(array.file(), array.fileOffset() + from, array.data().asSlice(from, 4L * rows * in));
+    }
+
     /** The bytes of output rows {@code [o0, o0 + rows)} when {@link #rawF32Rows()}. */
     void readRawF32Rows(int o0, int rows, byte[] dst) {
         long from = 4 * (base + o0 * strideOut);

@@ -14,9 +14,23 @@ import java.util.concurrent.Callable;
  * the result holds only encoded bytes.
  */
 final class TileTask implements Callable<TileTask.Tile> {
-    /** An encoded tile, in the order the writer appends it. */
+    /**
+     * An encoded tile, in the order the writer appends it. Its weight bytes are either
+     * {@code weights} or, for rows stored exactly as a source file holds them, {@code copy}.
+     */
     record Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
-                double sumSq, double errSq, long sourceBytes) {}
+                double sumSq, double errSq, long sourceBytes, FileRange copy) {
+        Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
+             double sumSq, double errSq, long sourceBytes) {
+            this(tensor, first, last, weights, scales, scaleOffset, sumSq, errSq, sourceBytes, null);
+        }
+    }
+
+    /**
+     * Source bytes to be copied unchanged, file to file by the kernel ({@code copy_file_range}):
+     * {@code bytes} (the mapped view of the same range) is what the writer checksums.
+     */
+    record FileRange(java.nio.file.Path file, long offset, java.lang.foreign.MemorySegment bytes) {}
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -85,6 +99,11 @@ final class TileTask implements Callable<TileTask.Tile> {
         int in = v.in;
         Scratch sc = SCRATCH.get();
         long sourceBytes = v.sourceBytes() * rows / v.out;
+        if (spec.name().equals(EncodingSpec.F32) && v.rawF32Rows() && spec.scaleBytes(in, rows) == 0) {
+            // Lossless f32 (the embedding table) straight from a file: no user-space copy at all.
+            FileRange range = v.rawF32FileRange(o0, rows);
+            if (range != null) return new Tile(tensor, first, last, null, new byte[0], 0, 0, 0, sourceBytes, range);
+        }
         byte[] w = new byte[Math.toIntExact(spec.weightBytes(in, rows))];
         byte[] s = new byte[Math.toIntExact(spec.scaleBytes(in, rows))];
         int scaleOffset = Math.toIntExact(spec.scaleBytes(in, o0));

@@ -47,7 +47,7 @@ public final class CheckpointSource implements ConversionSource {
             case BF16 -> SourceArray.Type.BF16;
             default -> throw new BadInputException(a.file() + ": unexpected dtype " + a.dtype() + " (conversion reads float32, int8, bfloat16)");
         };
-        return new SourceArray(checkpoint.map(a, arena), type, a.shape(), a.byteOrder());
+        return new SourceArray(checkpoint.map(a, arena), type, a.shape(), a.byteOrder(), a.file(), a.offset());
     }
 
     public Checkpoint checkpoint() {

@@ -240,7 +240,9 @@ public final class Converter {
                         sum = 0;
                         err = 0;
                     }
-                    writer.write(tile.weights(), 0, tile.weights().length);
+                    if (tile.copy() != null) writer.copyFrom(tile.copy().file(), tile.copy().offset(), tile.copy().bytes());
+                    else writer.write(tile.weights(), 0, tile.weights().length);
+                    TileTask.recycle(tile);
                     System.arraycopy(tile.scales(), 0, scaleBuf, tile.scaleOffset(), tile.scales().length);
                     sum += tile.sumSq();
                     err += tile.errSq();

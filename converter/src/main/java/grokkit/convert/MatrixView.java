@@ -92,26 +92,8 @@ final class MatrixView {
                 for (int i = 0; i < in; i++) dst[t * in + i] = seg.get(ValueLayout.JAVA_BYTE, base + i * strideIn + (o0 + t) * strideOut);
             return;
         }
-        // BLOCK input rows at a time: bulk-copy their `rows` bytes to the heap (one liveness check
-        // per row, not per access of the mapped segment), then transpose 8×8 blocks as longs,
-        // finishing each 64-byte line of the output (8 outputs × 64 inputs) before the next:
-        // output rows are `in` bytes apart (6144, 32768), which would otherwise thrash a few
-        // cache sets.
-        MemorySegment d = MemorySegment.ofArray(dst);
-        byte[] block = new byte[BLOCK * rows];
-        MemorySegment b = MemorySegment.ofArray(block);
-        int i8 = in & ~7, t8 = rows & ~7;
-        for (int i0 = 0; i0 < i8; i0 += BLOCK) {
-            int bi = Math.min(BLOCK, i8 - i0);
-            for (int k = 0; k < bi; k++) MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (i0 + k) * strideIn + o0, block, k * rows, rows);
-            for (int t = 0; t < t8; t += 8)
-                for (int k = 0; k < bi; k += 8) Transpose.bytes8x8(b, (long) k * rows + t, rows, d, (long) t * in + i0 + k, in);
-        }
-        // edges not covered by whole 8×8 blocks
-        for (int t = 0; t < rows; t++) {
-            for (int i = t < t8 ? i8 : 0; i < in; i++)
-                dst[t * in + i] = seg.get(ValueLayout.JAVA_BYTE, base + i * strideIn + (o0 + t) * strideOut);
-        }
+        // xAI's [in, out] layout: a cache-blocked transpose (see Transpose.tile).
+        Transpose.tile(seg, base + o0, strideIn, rows, in, dst);
     }
 
     /**
@@ -120,6 +102,16 @@ final class MatrixView {
      */
     boolean rawF32Rows() {
         return scales == null && array.type() == SourceArray.Type.F32 && strideIn == 1 && array.order() == java.nio.ByteOrder.LITTLE_ENDIAN;
+    }
+
+    /**
+     * The source file range holding output rows {@code [o0, o0 + rows)} when {@link #rawF32Rows()},
+     * the rows are contiguous and the array's file is known; null otherwise.
+     */
+    TileTask.FileRange rawF32FileRange(int o0, int rows) {
+        if (array.file() == null || strideOut != in) return null;
+        long from = 4 * (base + o0 * strideOut);
+        return new TileTask.FileRange(array.file(), array.fileOffset() + from, array.data().asSlice(from, 4L * rows * in));
     }
 
     /** The bytes of output rows {@code [o0, o0 + rows)} when {@link #rawF32Rows()}. */

@@ -14,11 +14,47 @@ import java.util.concurrent.Callable;
  * the result holds only encoded bytes.
  */
 final class TileTask implements Callable<TileTask.Tile> {
-    /** An encoded tile, in the order the writer appends it. */
+    /**
+     * An encoded tile, in the order the writer appends it. Its weight bytes are either
+     * {@code weights} or, for rows stored exactly as a source file holds them, {@code copy}.
+     */
     record Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
-                double sumSq, double errSq, long sourceBytes) {}
+                double sumSq, double errSq, long sourceBytes, FileRange copy, boolean recyclable) {
+        Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
+             double sumSq, double errSq, long sourceBytes) {
+            this(tensor, first, last, weights, scales, scaleOffset, sumSq, errSq, sourceBytes, null, false);
+        }
+
+        Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
+             double sumSq, double errSq, long sourceBytes, FileRange copy) {
+            this(tensor, first, last, weights, scales, scaleOffset, sumSq, errSq, sourceBytes, copy, false);
+        }
+    }
+
+    /** A recycled buffer of exactly {@code n} bytes (contents arbitrary), or a new one. */
+    private static byte[] reusedOr(int n) {
+        for (byte[] b; (b = FREE.poll()) != null; ) if (b.length == n) return b;
+        return new byte[n];
+    }
+
+    /** Called by the writer once a tile's bytes are written: its weight buffer may serve another tile. */
+    static void recycle(Tile t) {
+        if (t.recyclable()) FREE.offer(t.weights());
+    }
+
+    /**
+     * Source bytes to be copied unchanged, file to file by the kernel ({@code copy_file_range}):
+     * {@code bytes} (the mapped view of the same range) is what the writer checksums.
+     */
+    record FileRange(java.nio.file.Path file, long offset, java.lang.foreign.MemorySegment bytes) {}
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /**
+     * Weight buffers of written int8 tiles, handed back by the writer ({@link #recycle}) for the
+     * next tiles: no 2 MiB allocation (zeroing, GC) per tile. Bounded, and only arrays of the
+     * exact size asked for are reused, so it never holds more than a window of tiles.
+     */
+    private static final java.util.concurrent.ArrayBlockingQueue<byte[]> FREE = new java.util.concurrent.ArrayBlockingQueue<>(16);
 
     private final int tensor;
     private final OutputTensor ot;
@@ -85,11 +121,18 @@ final class TileTask implements Callable<TileTask.Tile> {
         int in = v.in;
         Scratch sc = SCRATCH.get();
         long sourceBytes = v.sourceBytes() * rows / v.out;
-        byte[] w = new byte[Math.toIntExact(spec.weightBytes(in, rows))];
+        if (spec.name().equals(EncodingSpec.F32) && v.rawF32Rows() && spec.scaleBytes(in, rows) == 0) {
+            // Lossless f32 (the embedding table) straight from a file: no user-space copy at all.
+            FileRange range = v.rawF32FileRange(o0, rows);
+            if (range != null) return new Tile(tensor, first, last, null, new byte[0], 0, 0, 0, sourceBytes, range);
+        }
+        int wBytes = Math.toIntExact(spec.weightBytes(in, rows));
+        byte[] w = spec.name().equals(EncodingSpec.INT8_ROWBLOCK) ? reusedOr(wBytes) : new byte[wBytes];
         byte[] s = new byte[Math.toIntExact(spec.scaleBytes(in, rows))];
         int scaleOffset = Math.toIntExact(spec.scaleBytes(in, o0));
         if (spec.name().equals(EncodingSpec.INT8_ROWBLOCK)) {
             // Lossless: xAI's int8 values transposed, and their bf16 scales per (row, block).
+            // readInt8 overwrites every byte, so a recycled buffer is as good as a new one.
             v.readInt8(o0, rows, w);
             int blocks = v.blocks;
             for (int t = 0; t < rows; t++) {
@@ -100,7 +143,7 @@ final class TileTask implements Callable<TileTask.Tile> {
                     s[at + 1] = (byte) (bits >> 8);
                 }
             }
-            return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes);
+            return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes, null, true);
         }
         if (spec.name().equals(EncodingSpec.F32) && v.rawF32Rows()) {
             // Lossless f32 (the embedding table): the stored rows are the source bytes.

@@ -70,6 +70,27 @@ public final class ShardWriter implements AutoCloseable {
         writeRaw(b, off, len);
     }
 
+    /**
+     * Appends {@code bytes.byteSize()} bytes that are also the file range
+     * {@code [offset, offset + bytes.byteSize())} of {@code source}: the kernel copies them file to
+     * file (FileChannel.transferTo: copy_file_range on Linux, no trip through user space), and
+     * the checksum is taken from {@code bytes}, the caller's (mapped) view of the same range.
+     */
+    public void copyFrom(Path source, long offset, java.lang.foreign.MemorySegment bytes) throws IOException {
+        long len = bytes.byteSize();
+        if (crc != null) crc.update(bytes.asByteBuffer());
+        try (FileChannel src = FileChannel.open(source, StandardOpenOption.READ)) {
+            if (src.size() < offset + len) throw new IOException(source + ": shorter than " + (offset + len) + " bytes (changed during conversion?)");
+            long done = 0;
+            while (done < len) {
+                long n = src.transferTo(offset + done, len - done, channel);
+                if (n <= 0) throw new IOException(tmp + ": write made no progress (disk full?)");
+                done += n;
+            }
+        }
+        position += len;
+    }
+
     private void writeRaw(byte[] b, int off, int len) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(b, off, len);
         while (buf.hasRemaining()) {

@@ -8,7 +8,6 @@ import java.nio.ByteOrder;
 
 /** Byte-matrix transposition in 8×8 blocks, eight bytes at a time (the int8 [in, out] → out-major step). */
 final class Transpose {
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Longs in byte arrays: an intrinsic with a plain bounds check (no segment liveness checks per access). */
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     /** Input rows copied from the source per pass: BLOCK × rows bytes stay in L1/L2 while transposed. */
@@ -44,45 +43,16 @@ final class Transpose {
         }
     }
 
-    /** {@code dst[d + c·dstStride + r] = src[s + r·srcStride + c]} for r, c in 0..7, on heap arrays. */
-    static void bytes8x8(byte[] src, int s, int srcStride, byte[] dst, int d, int dstStride) {
-        long r0 = (long) LONGS.get(src, s), r1 = (long) LONGS.get(src, s + srcStride);
-        long r2 = (long) LONGS.get(src, s + 2 * srcStride), r3 = (long) LONGS.get(src, s + 3 * srcStride);
-        long r4 = (long) LONGS.get(src, s + 4 * srcStride), r5 = (long) LONGS.get(src, s + 5 * srcStride);
-        long r6 = (long) LONGS.get(src, s + 6 * srcStride), r7 = (long) LONGS.get(src, s + 7 * srcStride);
-        long t;
-        t = ((r0 >>> 32) ^ r4) & 0xFFFFFFFFL; r4 ^= t; r0 ^= t << 32;
-        t = ((r1 >>> 32) ^ r5) & 0xFFFFFFFFL; r5 ^= t; r1 ^= t << 32;
-        t = ((r2 >>> 32) ^ r6) & 0xFFFFFFFFL; r6 ^= t; r2 ^= t << 32;
-        t = ((r3 >>> 32) ^ r7) & 0xFFFFFFFFL; r7 ^= t; r3 ^= t << 32;
-        t = ((r0 >>> 16) ^ r2) & 0x0000FFFF0000FFFFL; r2 ^= t; r0 ^= t << 16;
-        t = ((r1 >>> 16) ^ r3) & 0x0000FFFF0000FFFFL; r3 ^= t; r1 ^= t << 16;
-        t = ((r4 >>> 16) ^ r6) & 0x0000FFFF0000FFFFL; r6 ^= t; r4 ^= t << 16;
-        t = ((r5 >>> 16) ^ r7) & 0x0000FFFF0000FFFFL; r7 ^= t; r5 ^= t << 16;
-        t = ((r0 >>> 8) ^ r1) & 0x00FF00FF00FF00FFL; r1 ^= t; r0 ^= t << 8;
-        t = ((r2 >>> 8) ^ r3) & 0x00FF00FF00FF00FFL; r3 ^= t; r2 ^= t << 8;
-        t = ((r4 >>> 8) ^ r5) & 0x00FF00FF00FF00FFL; r5 ^= t; r4 ^= t << 8;
-        t = ((r6 >>> 8) ^ r7) & 0x00FF00FF00FF00FFL; r7 ^= t; r6 ^= t << 8;
-        LONGS.set(dst, d, r0);
-        LONGS.set(dst, d + dstStride, r1);
-        LONGS.set(dst, d + 2 * dstStride, r2);
-        LONGS.set(dst, d + 3 * dstStride, r3);
-        LONGS.set(dst, d + 4 * dstStride, r4);
-        LONGS.set(dst, d + 5 * dstStride, r5);
-        LONGS.set(dst, d + 6 * dstStride, r6);
-        LONGS.set(dst, d + 7 * dstStride, r7);
-    }
-
     /**
      * {@code dst[d + c·dstStride + r] = src[s + r·srcStride + c]} for r, c in 0..7: reads 8 rows
      * of 8 bytes as longs, transposes them with three rounds of masked swaps (4×4, 2×2, 1×1
      * byte blocks), writes 8 longs.
      */
-    static void bytes8x8(MemorySegment src, long s, long srcStride, MemorySegment dst, long d, long dstStride) {
-        long r0 = src.get(LONG, s), r1 = src.get(LONG, s + srcStride);
-        long r2 = src.get(LONG, s + 2 * srcStride), r3 = src.get(LONG, s + 3 * srcStride);
-        long r4 = src.get(LONG, s + 4 * srcStride), r5 = src.get(LONG, s + 5 * srcStride);
-        long r6 = src.get(LONG, s + 6 * srcStride), r7 = src.get(LONG, s + 7 * srcStride);
+    static void bytes8x8(byte[] src, int s, int srcStride, byte[] dst, int d, int dstStride) {
+        long r0 = (long) LONGS.get(src, s), r1 = (long) LONGS.get(src, s + srcStride);
+        long r2 = (long) LONGS.get(src, s + 2 * srcStride), r3 = (long) LONGS.get(src, s + 3 * srcStride);
+        long r4 = (long) LONGS.get(src, s + 4 * srcStride), r5 = (long) LONGS.get(src, s + 5 * srcStride);
+        long r6 = (long) LONGS.get(src, s + 6 * srcStride), r7 = (long) LONGS.get(src, s + 7 * srcStride);
         long t;
         // Round 1: exchange the upper 4 columns of rows 0-3 with the lower 4 columns of rows 4-7.
         t = ((r0 >>> 32) ^ r4) & 0xFFFFFFFFL; r4 ^= t; r0 ^= t << 32;
@@ -99,13 +69,14 @@ final class Transpose {
         t = ((r2 >>> 8) ^ r3) & 0x00FF00FF00FF00FFL; r3 ^= t; r2 ^= t << 8;
         t = ((r4 >>> 8) ^ r5) & 0x00FF00FF00FF00FFL; r5 ^= t; r4 ^= t << 8;
         t = ((r6 >>> 8) ^ r7) & 0x00FF00FF00FF00FFL; r7 ^= t; r6 ^= t << 8;
-        dst.set(LONG, d, r0);
-        dst.set(LONG, d + dstStride, r1);
-        dst.set(LONG, d + 2 * dstStride, r2);
-        dst.set(LONG, d + 3 * dstStride, r3);
-        dst.set(LONG, d + 4 * dstStride, r4);
-        dst.set(LONG, d + 5 * dstStride, r5);
-        dst.set(LONG, d + 6 * dstStride, r6);
-        dst.set(LONG, d + 7 * dstStride, r7);
+        LONGS.set(dst, d, r0);
+        LONGS.set(dst, d + dstStride, r1);
+        LONGS.set(dst, d + 2 * dstStride, r2);
+        LONGS.set(dst, d + 3 * dstStride, r3);
+        LONGS.set(dst, d + 4 * dstStride, r4);
+        LONGS.set(dst, d + 5 * dstStride, r5);
+        LONGS.set(dst, d + 6 * dstStride, r6);
+        LONGS.set(dst, d + 7 * dstStride, r7);
     }
+
 }

@@ -14,7 +14,7 @@ class TransposeTest {
         for (int i = 0; i < src.length; i++) src[i] = (byte) r.nextInt();
         byte[] dst = new byte[11 * 17];
         int s = 2 * 21 + 5, d = 17 + 3;
-        Transpose.bytes8x8(java.lang.foreign.MemorySegment.ofArray(src), s, 21, java.lang.foreign.MemorySegment.ofArray(dst), d, 17);
+        Transpose.bytes8x8(src, s, 21, dst, d, 17);
         for (int row = 0; row < 8; row++)
             for (int col = 0; col < 8; col++)
                 assertThat(dst[d + col * 17 + row]).as("r%d c%d", row, col).isEqualTo(src[s + row * 21 + col]);

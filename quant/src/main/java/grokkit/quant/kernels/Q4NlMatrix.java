@@ -5,7 +5,9 @@ import grokkit.quant.Q4Nl;
 import grokkit.quant.WeightMatrix;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -35,9 +37,22 @@ public final class Q4NlMatrix implements WeightMatrix {
     private static final ByteVector TABLE = ByteVector.fromArray(B, Q4Nl.levels(), 0);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final float[] LEVEL = new float[16];
+    /** L bytes per load, zero-extended to L int lanes (the multi-row path, L = 16 only). */
+    private static final VectorSpecies<Byte> BL = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 8));
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape());
+    /**
+     * The 16 levels as float bits in one int vector: a code vector selects its levels with one
+     * lane permute ({@code vpermd}), no int→float conversion. Only with 16 int lanes (AVX-512).
+     */
+    private static final IntVector LEVEL_BITS;
+    /** Whether the one-permute level lookup (and the multi-row decode loop) is available. */
+    static final boolean PERMUTE = L == 16;
 
     static {
         for (int c = 0; c < 16; c++) LEVEL[c] = Q4Nl.level(c);
+        int[] bits = new int[L];
+        for (int c = 0; c < L; c++) bits[c] = Float.floatToRawIntBits(c < 16 ? LEVEL[c] : 0f);
+        LEVEL_BITS = IntVector.fromArray(I, bits, 0);
     }
 
     private final EncodingSpec spec;
@@ -118,7 +133,84 @@ public final class Q4NlMatrix implements WeightMatrix {
         if (y.length < to) throw new IllegalArgumentException("y has " + y.length + " elements, need at least " + to + " for " + this);
         if (from == to) return;
         float[] xc = scaleInput(x);
-        for (int o = from; o < to; o++) y[o] = row(xc, o);
+        int o = from;
+        if (PERMUTE && half % L == 0 && fullGroups > 0) {
+            float[] xl = new float[fullGroups * half], xh = new float[fullGroups * half];
+            splitX(xc, xl, xh);
+            float[] sc = new float[4 * groups];
+            for (; o + 4 <= to; o += 4) rows4(xc, xl, xh, y, o, sc);
+        }
+        for (; o < to; o++) y[o] = row(xc, o);
+    }
+
+    /** {@code xl[p] = x[j]}, {@code xh[p] = x[j + G/2]} for byte position p = g·G/2 + j of the full groups. */
+    private void splitX(float[] x, float[] xl, float[] xh) {
+        for (int g = 0, p = 0; g < fullGroups; g++) {
+            int i0 = g * group;
+            System.arraycopy(x, i0, xl, p, half);
+            System.arraycopy(x, i0 + half, xh, p, half);
+            p += half;
+        }
+    }
+
+    /** L bytes at {@code off}, zero-extended to int lanes (a code pair {@code lo + 16·hi} per lane). */
+    private IntVector codes(long off) {
+        return (IntVector) ByteVector.fromMemorySegment(BL, weights, off, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    /** The levels of the low nibbles: {@code selectFrom} wraps indices mod 16, which is the mask. */
+    private static FloatVector lowLevels(IntVector u) {
+        return u.selectFrom(LEVEL_BITS).reinterpretAsFloats();
+    }
+
+    private static FloatVector highLevels(IntVector u) {
+        return u.lanewise(VectorOperators.LSHR, 4).selectFrom(LEVEL_BITS).reinterpretAsFloats();
+    }
+
+    /**
+     * Four rows over the full groups, one flat int-counted loop over 16-byte vectors (32
+     * weights per row) that applies the group scales at group boundaries (see
+     * docs/KERNELS.md on why flat); a ragged last group is added by the scalar path.
+     */
+    private void rows4(float[] xc, float[] xl, float[] xh, float[] y, int o, float[] sc) {
+        long r0 = o * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        long c0 = (long) o * groups;
+        for (int k = 0; k < 4 * groups; k++) sc[k] = scale(c0 + k);
+        int k1 = groups, k2 = 2 * groups, k3 = 3 * groups;
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        int perGroup = half / L, left = perGroup, g = 0;
+        for (int v = 0, n = fullGroups * perGroup; v < n; v++) {
+            int p = v * L;
+            FloatVector l = FloatVector.fromArray(F, xl, p);
+            FloatVector h = FloatVector.fromArray(F, xh, p);
+            IntVector u0 = codes(r0 + p), u1 = codes(r1 + p), u2 = codes(r2 + p), u3 = codes(r3 + p);
+            s0 = lowLevels(u0).fma(l, highLevels(u0).fma(h, s0));
+            s1 = lowLevels(u1).fma(l, highLevels(u1).fma(h, s1));
+            s2 = lowLevels(u2).fma(l, highLevels(u2).fma(h, s2));
+            s3 = lowLevels(u3).fma(l, highLevels(u3).fma(h, s3));
+            if (--left == 0) {
+                a0 = s0.fma(FloatVector.broadcast(F, sc[g]), a0);
+                a1 = s1.fma(FloatVector.broadcast(F, sc[k1 + g]), a1);
+                a2 = s2.fma(FloatVector.broadcast(F, sc[k2 + g]), a2);
+                a3 = s3.fma(FloatVector.broadcast(F, sc[k3 + g]), a3);
+                s0 = zero; s1 = zero; s2 = zero; s3 = zero;
+                g++;
+                left = perGroup;
+            }
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD) + tail(xc, o, sc, 0);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(xc, o + 1, sc, k1);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(xc, o + 2, sc, k2);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(xc, o + 3, sc, k3);
+    }
+
+    /** The ragged last group of row o, if any (scalar). */
+    private float tail(float[] x, int o, float[] sc, int k) {
+        float t = 0;
+        for (int g = fullGroups; g < groups; g++) t += sc[k + g] * groupDotScalar(x, o * rowBytes + (long) g * half, g * group);
+        return t;
     }
 
     private float row(float[] x, int o) {

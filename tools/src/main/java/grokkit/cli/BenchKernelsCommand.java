@@ -415,8 +415,12 @@ public final class BenchKernelsCommand implements Callable<Integer> {
                 String e8 = r8.c().spec().name();
                 if (!(e8.equals(EncodingSpec.Q8) || e8.equals(EncodingSpec.INT8_ROWBLOCK))) continue;
                 if (r8.threads() != r4.threads() || r8.c().in() != r4.c().in() || r8.c().out() != r4.c().out()) continue;
-                sb.append(String.format(Locale.ROOT, "- %d→%d, %d thread(s): %s / %s weights/s = %.2f×%n", r4.c().in(), r4.c().out(), r4.threads(),
-                        r4.c().label(), r8.c().label(), r4.gweights() / r8.gweights()));
+                // At equal read bandwidth: each kernel's CPU-time ratio to the probe times its
+                // weights per byte. Robust when other processes change the bandwidth between the
+                // two rows (the plain ratio compares wall times taken at different moments).
+                double atEqualBw = (r4.cpuRatio() / r8.cpuRatio()) * ((double) r8.c().bytes() / r4.c().bytes());
+                sb.append(String.format(Locale.ROOT, "- %d→%d, %d thread(s): %s / %s weights/s = %.2f× (at equal read bandwidth, from CPU-time ratios: %.2f×)%n",
+                        r4.c().in(), r4.c().out(), r4.threads(), r4.c().label(), r8.c().label(), r4.gweights() / r8.gweights(), atEqualBw));
             }
         }
         return sb.toString();

@@ -135,22 +135,10 @@ public final class Q4NlMatrix implements WeightMatrix {
         float[] xc = scaleInput(x);
         int o = from;
         if (PERMUTE && half % L == 0 && fullGroups > 0) {
-            float[] xl = new float[fullGroups * half], xh = new float[fullGroups * half];
-            splitX(xc, xl, xh);
             float[] sc = new float[4 * groups];
-            for (; o + 4 <= to; o += 4) rows4(xc, xl, xh, y, o, sc);
+            for (; o + 4 <= to; o += 4) rows4(xc, y, o, sc);
         }
         for (; o < to; o++) y[o] = row(xc, o);
-    }
-
-    /** {@code xl[p] = x[j]}, {@code xh[p] = x[j + G/2]} for byte position p = g·G/2 + j of the full groups. */
-    private void splitX(float[] x, float[] xl, float[] xh) {
-        for (int g = 0, p = 0; g < fullGroups; g++) {
-            int i0 = g * group;
-            System.arraycopy(x, i0, xl, p, half);
-            System.arraycopy(x, i0 + half, xh, p, half);
-            p += half;
-        }
     }
 
     /** The levels of the low nibbles: {@code selectFrom} wraps indices mod 16, which is the mask. */
@@ -170,12 +158,12 @@ public final class Q4NlMatrix implements WeightMatrix {
 
     /**
      * Four rows over the full groups, one flat int-counted loop over 16-byte vectors (32
-     * weights per row) that applies the group scales at group boundaries (see
+     * weights per row, x read in place) that applies the group scales at group boundaries (see
      * docs/KERNELS.md on why flat); a ragged last group is added by the scalar path. Each row is
      * read through its own slice with int offsets below the loop bound, which lets C2 drop
      * most per-load bounds checks and spills (~10% faster hot than offsets into the whole region).
      */
-    private void rows4(float[] xc, float[] xl, float[] xh, float[] y, int o, float[] sc) {
+    private void rows4(float[] xc, float[] y, int o, float[] sc) {
         long c0 = (long) o * groups;
         for (int k = 0; k < 4 * groups; k++) sc[k] = scale(c0 + k);
         int k1 = groups, k2 = 2 * groups, k3 = 3 * groups;
@@ -188,9 +176,9 @@ public final class Q4NlMatrix implements WeightMatrix {
         FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
         int perGroup = half / L, left = perGroup, g = 0;
         for (int v = 0; v < n; v++) {
-            int p = v * L;
-            FloatVector l = FloatVector.fromArray(F, xl, p);
-            FloatVector h = FloatVector.fromArray(F, xh, p);
+            int p = v * L, i = p + g * half; // byte p of the row holds inputs i (low) and i + G/2 (high)
+            FloatVector l = FloatVector.fromArray(F, xc, i);
+            FloatVector h = FloatVector.fromArray(F, xc, i + half);
             IntVector u0 = codes(m0, p), u1 = codes(m1, p), u2 = codes(m2, p), u3 = codes(m3, p);
             s0 = lowLevels(u0).fma(l, highLevels(u0).fma(h, s0));
             s1 = lowLevels(u1).fma(l, highLevels(u1).fma(h, s1));

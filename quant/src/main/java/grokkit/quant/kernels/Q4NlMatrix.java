@@ -2,7 +2,6 @@ package grokkit.quant.kernels;
 
 import grokkit.quant.EncodingSpec;
 import grokkit.quant.Q4Nl;
-import grokkit.quant.WeightMatrix;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -26,7 +25,7 @@ import java.util.Objects;
  * The group's sum is scaled once. A ragged last group (in not a multiple of G) and group sizes
  * whose half is not a multiple of 16 take a scalar path.
  */
-public final class Q4NlMatrix implements WeightMatrix {
+public final class Q4NlMatrix extends SegmentMatrix {
     /** 16 bytes per load: one full shuffle table's worth of codes. */
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
     /** At least 256-bit floats: 16 widened bytes fill 16/L float vectors (2 with AVX2, 1 with AVX-512). */
@@ -55,11 +54,6 @@ public final class Q4NlMatrix implements WeightMatrix {
         LEVEL_BITS = IntVector.fromArray(I, bits, 0);
     }
 
-    private final EncodingSpec spec;
-    private final MemorySegment weights;
-    private final MemorySegment scales;
-    private final int in;
-    private final int out;
     private final int group;
     private final int half;
     private final int groups;
@@ -83,11 +77,7 @@ public final class Q4NlMatrix implements WeightMatrix {
         if (weights.byteSize() < spec.weightBytes(in, out) || scales.byteSize() < spec.scaleBytes(in, out))
             throw new IllegalArgumentException("q4nl [in=" + in + ", out=" + out + "]: regions of " + weights.byteSize()
                     + "/" + scales.byteSize() + " bytes, need " + spec.weightBytes(in, out) + "/" + spec.scaleBytes(in, out));
-        this.spec = spec;
-        this.weights = weights;
-        this.scales = scales;
-        this.in = in;
-        this.out = out;
+        super(spec, weights, scales, in, out);
         this.group = spec.groupSize();
         this.half = group / 2;
         this.groups = spec.groupsPerRow(in);
@@ -102,10 +92,6 @@ public final class Q4NlMatrix implements WeightMatrix {
         this.vector = half % 16 == 0 && 16 % L == 0;
     }
 
-    @Override public int inDim() { return in; }
-    @Override public int outDim() { return out; }
-    @Override public String encoding() { return spec.name(); }
-    @Override public long byteSize() { return spec.weightBytes(in, out) + spec.scaleBytes(in, out); }
 
     @Override
     public String toString() {
@@ -247,42 +233,23 @@ public final class Q4NlMatrix implements WeightMatrix {
         return s;
     }
 
-    /** Prefill: dequantizes each output row once and reuses it for every token. */
-    @Override
-    public void matmul(float[][] x, float[][] y, int from, int to) {
-        Objects.checkFromToIndex(from, to, out);
-        if (y.length < x.length) throw new IllegalArgumentException("y has " + y.length + " rows, x has " + x.length);
-        if (x.length == 1) {
-            matvec(x[0], y[0], from, to);
-            return;
-        }
-        for (float[] xt : x) if (xt.length < in) throw new IllegalArgumentException("x row has " + xt.length + " elements, need " + in);
-        float[] w = new float[in];
-        for (int o = from; o < to; o++) {
-            dequantizeColumn(o, w);
-            for (int t = 0; t < x.length; t++) y[t][o] = dot(x[t], w, in);
-        }
-        // (dequantizeColumn already applies c; a tiled version would scale x once instead.)
-    }
-
-    private static float dot(float[] a, float[] b, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L)
-            acc = FloatVector.fromArray(F, a, i).fma(FloatVector.fromArray(F, b, i), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) s += a[i] * b[i];
-        return s;
-    }
+    /** Prefill tiles (see {@link SegmentMatrix#matmul}) start at group boundaries. */
+    @Override int chunkAlignment() { return group; }
 
     @Override
     public void dequantizeColumn(int o, float[] dst) {
         Objects.checkIndex(o, out);
         if (dst.length < in) throw new IllegalArgumentException("dst has " + dst.length + " elements, need " + in);
+        dequantizeRange(o, 0, in, dst, 0);
+    }
+
+    /** Weights {@code c[k]·scale·LEVELS[code]} of row o for k in [k0, k1), k0 a multiple of G, into dst[off ..). */
+    @Override
+    void dequantizeRange(int o, int k0, int k1, float[] dst, int off) {
         long r = o * rowBytes, c = (long) o * groups;
-        int g = 0;
+        int g = k0 / group, gEnd = (k1 + group - 1) / group, d = off - k0;
         if (vector) {
-            for (; g < fullGroups; g++) {
+            for (; g < gEnd && g < fullGroups && (g + 1) * group <= k1; g++) {
                 FloatVector sv = FloatVector.broadcast(F, scale(c + g));
                 long b = r + (long) g * half;
                 int i0 = g * group;
@@ -292,20 +259,21 @@ public final class Q4NlMatrix implements WeightMatrix {
                     ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
                     for (int p = 0; p < PARTS; p++) {
                         int il = i0 + j + p * L, ih = il + half;
-                        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, il)).intoArray(dst, il);
-                        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, ih)).intoArray(dst, ih);
+                        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, il)).intoArray(dst, d + il);
+                        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, ih)).intoArray(dst, d + ih);
                     }
                 }
             }
         }
-        for (; g < groups; g++) {
+        int end = Math.min(k1, in);
+        for (; g < gEnd; g++) {
             float s = scale(c + g);
             long b = r + (long) g * half;
-            int i0 = g * group, n = Math.min(group, in - i0);
+            int i0 = g * group, n = Math.min(group, end - i0);
             for (int j = 0; j < half; j++) {
                 int v = weights.get(ValueLayout.JAVA_BYTE, b + j) & 0xff;
-                if (j < n) dst[i0 + j] = channel[i0 + j] * (s * LEVEL[v & 15]);
-                if (j + half < n) dst[i0 + half + j] = channel[i0 + half + j] * (s * LEVEL[v >>> 4]);
+                if (j < n) dst[d + i0 + j] = channel[i0 + j] * (s * LEVEL[v & 15]);
+                if (j + half < n) dst[d + i0 + half + j] = channel[i0 + half + j] * (s * LEVEL[v >>> 4]);
             }
         }
     }

@@ -50,7 +50,7 @@ public final class BenchKernelsCommand implements Callable<Integer> {
     @Option(names = "--encodings", split = ",", paramLabel = "ENC",
             defaultValue = "int8-rowblock,q8:32:f16,q4:32:bf16,q4_0,bf16,f32",
             description = "Encodings: int8-rowblock[:ROWBLOCKS] (default: Grok-1's, 8 row blocks when in > out, else 1), "
-                    + "q8:G:SCALE, q4:G:SCALE, q4_0, bf16, f32. Default: ${DEFAULT-VALUE}.")
+                    + "q8:G:SCALE, q4:G:SCALE, q4_0, q4nl[:G] (default G 32), bf16, f32. Default: ${DEFAULT-VALUE}.")
     List<String> encodings;
 
     @Option(names = "--shapes", split = ",", paramLabel = "INxOUT", defaultValue = "6144x32768,32768x6144",
@@ -164,6 +164,10 @@ public final class BenchKernelsCommand implements Callable<Integer> {
                 case EncodingSpec.F32 -> only(p, EncodingSpec.f32(), s);
                 case EncodingSpec.BF16 -> only(p, EncodingSpec.bf16(), s);
                 case EncodingSpec.Q4_0 -> only(p, EncodingSpec.q4_0(), s);
+                case EncodingSpec.Q4NL -> {
+                    if (p.length > 2) throw new BadInputException("--encodings " + s + ": expected q4nl or q4nl:GROUP");
+                    yield EncodingSpec.q4nl(p.length == 2 ? Integer.parseInt(p[1]) : 32);
+                }
                 case EncodingSpec.INT8_ROWBLOCK -> {
                     int blocks = p.length > 1 ? Integer.parseInt(p[1]) : (in > out ? 8 : 1);
                     if (blocks <= 0 || in % blocks != 0) throw new BadInputException("--encodings " + s + ": row blocks must divide in=" + in);
@@ -176,7 +180,7 @@ public final class BenchKernelsCommand implements Callable<Integer> {
                     yield p[0].equals(EncodingSpec.Q8) ? EncodingSpec.q8(g, p[2]) : EncodingSpec.q4(g, p[2]);
                 }
                 default -> throw new BadInputException("--encodings: unknown encoding '" + s
-                        + "' (known: int8-rowblock, q8:G:SCALE, q4:G:SCALE, q4_0, bf16, f32)");
+                        + "' (known: int8-rowblock, q8:G:SCALE, q4:G:SCALE, q4_0, q4nl[:G], bf16, f32)");
             };
         } catch (NumberFormatException e) {
             throw new BadInputException("--encodings " + s + ": not a number: " + e.getMessage());
@@ -198,6 +202,9 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         for (int i = 0; i < m.length; i++) {
             long base = i * c.stride();
             MemorySegment scales = s == 0 ? MemorySegment.NULL : mem.asSlice(base + align(w, 64), s);
+            // q4nl's header starts with its float32 base scale, which must be positive (the
+            // filler's channel scales and group-scale bytes are valid as they are).
+            if (c.spec().name().equals(EncodingSpec.Q4NL)) scales.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, 1f / 64);
             m[i] = Kernels.open(c.spec(), mem.asSlice(base, w), scales, c.in(), c.out());
         }
         return m;
@@ -403,13 +410,17 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder("\n");
         for (Row r4 : rows) {
             String e4 = r4.c().spec().name();
-            if (!e4.equals(EncodingSpec.Q4) && !e4.equals(EncodingSpec.Q4_0)) continue;
+            if (!e4.equals(EncodingSpec.Q4) && !e4.equals(EncodingSpec.Q4_0) && !e4.equals(EncodingSpec.Q4NL)) continue;
             for (Row r8 : rows) {
                 String e8 = r8.c().spec().name();
                 if (!(e8.equals(EncodingSpec.Q8) || e8.equals(EncodingSpec.INT8_ROWBLOCK))) continue;
                 if (r8.threads() != r4.threads() || r8.c().in() != r4.c().in() || r8.c().out() != r4.c().out()) continue;
-                sb.append(String.format(Locale.ROOT, "- %d→%d, %d thread(s): %s / %s weights/s = %.2f×%n", r4.c().in(), r4.c().out(), r4.threads(),
-                        r4.c().label(), r8.c().label(), r4.gweights() / r8.gweights()));
+                // At equal read bandwidth: each kernel's CPU-time ratio to the probe times its
+                // weights per byte. Robust when other processes change the bandwidth between the
+                // two rows (the plain ratio compares wall times taken at different moments).
+                double atEqualBw = (r4.cpuRatio() / r8.cpuRatio()) * ((double) r8.c().bytes() / r4.c().bytes());
+                sb.append(String.format(Locale.ROOT, "- %d→%d, %d thread(s): %s / %s weights/s = %.2f× (at equal read bandwidth, from CPU-time ratios: %.2f×)%n",
+                        r4.c().in(), r4.c().out(), r4.threads(), r4.c().label(), r8.c().label(), r4.gweights() / r8.gweights(), atEqualBw));
             }
         }
         return sb.toString();

@@ -78,6 +78,21 @@ final class TileTask implements Callable<TileTask.Tile> {
         return tiles;
     }
 
+    /** Whether this is the record's first tile. */
+    boolean first() {
+        return first;
+    }
+
+    /**
+     * Work to start early for this task's record, on whichever worker is free: its q4nl
+     * preparation (a pass over every row), so that the workers do not all wait for it when the
+     * record's tiles come up. Null when there is none. The result does not depend on which
+     * thread computes it or when.
+     */
+    Runnable warmUp() {
+        return q4nl == null ? null : () -> q4nl.get(SCRATCH.get());
+    }
+
     /**
      * The q4nl encoder of one record: channel statistics need every row before any row is
      * encoded, so the first tile to ask reads the whole record once (in tile order, so the

@@ -4,6 +4,7 @@ import com.sun.nio.file.ExtendedOpenOption;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.OpenOption;
@@ -38,6 +39,8 @@ public final class DirectChannel implements WritableByteChannel {
     private final FileOpener opener;
     private FileChannel channel;
     private volatile boolean direct = true;
+    /** Whether a direct write has succeeded (after that only EINVAL means "O_DIRECT refused"). */
+    private boolean wrote;
 
     private DirectChannel(Path file, FileOpener opener, FileChannel channel) {
         this.file = file;
@@ -70,9 +73,15 @@ public final class DirectChannel implements WritableByteChannel {
     public int write(ByteBuffer src) throws IOException {
         if (!direct) return channel.write(src);
         try {
-            return channel.write(src);
+            int n = channel.write(src);
+            wrote = true;
+            return n;
+        } catch (ClosedChannelException e) {
+            throw e; // interrupted or closed: not the file system's answer
         } catch (IOException e) {
-            if (!refused(e)) throw e;
+            // EINVAL is how Linux refuses O_DIRECT; the message is localised, so any failure of
+            // the first write also counts (a real error, e.g. a full disk, recurs buffered below).
+            if (wrote && !refused(e)) throw e;
         }
         // Opened with O_DIRECT but the file system refuses the writes: go on buffered, same file, same place.
         long at = channel.position();

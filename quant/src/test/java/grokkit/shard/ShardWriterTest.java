@@ -161,10 +161,16 @@ class ShardWriterTest {
             FileChannel real = FileChannel.open(file, Arrays.stream(options).filter(o -> o != com.sun.nio.file.ExtendedOpenOption.DIRECT).toArray(OpenOption[]::new));
             return direct ? new RefusingChannel(real) : real;
         };
-        for (int n : new int[] {10, CHUNK + 10, 3 * CHUNK}) {
+        DirectChannel.FileOpener refusingOtherwise = (file, options) -> {
+            FileChannel c = refusingWrites.open(file, options);
+            return c instanceof RefusingChannel r ? new RefusingChannel(r.inner, "Ungültiges Argument") : c;
+        };
+        for (int n : new int[] {10, CHUNK + 10, 3 * CHUNK, -10}) { // -10: 10 bytes, a localised message
+            DirectChannel.FileOpener opener = n < 0 ? refusingOtherwise : refusingWrites;
+            n = Math.abs(n);
             byte[] b = bytes(n);
-            Path p = tmp.resolve("refused-write-" + n);
-            try (ShardWriter w = new ShardWriter(p, f -> DirectChannel.open(f, refusingWrites), CHUNK)) {
+            Path p = tmp.resolve("refused-write-" + n + (opener == refusingWrites ? "" : "-localised"));
+            try (ShardWriter w = new ShardWriter(p, f -> DirectChannel.open(f, opener), CHUNK)) {
                 assertThat(w.direct()).isTrue();
                 w.write(b, 0, b.length);
                 w.commit();
@@ -203,6 +209,23 @@ class ShardWriterTest {
         assertThat(tmp.resolve("full" + ShardWriter.PARTIAL_SUFFIX)).doesNotExist();
     }
 
+    @Test
+    void aFullDiskIsNotMistakenForRefusedDirectIo() {
+        // Both the direct channel and its buffered replacement fail: the error must surface.
+        DirectChannel.FileOpener full = (file, options) -> new RefusingChannel(FileChannel.open(file,
+                Arrays.stream(options).filter(o -> o != com.sun.nio.file.ExtendedOpenOption.DIRECT).toArray(OpenOption[]::new)),
+                "No space left on device");
+        Path p = tmp.resolve("full-direct");
+        assertThatThrownBy(() -> {
+            try (ShardWriter w = new ShardWriter(p, f -> DirectChannel.open(f, full), CHUNK)) {
+                w.write(bytes(3 * CHUNK), 0, 3 * CHUNK);
+                w.commit();
+            }
+        }).isInstanceOf(IOException.class).hasMessageContaining("No space left");
+        assertThat(p).doesNotExist();
+        assertThat(tmp.resolve("full-direct" + ShardWriter.PARTIAL_SUFFIX)).doesNotExist();
+    }
+
     private static byte[] bytes(int n) {
         byte[] b = new byte[n];
         new Random(n).nextBytes(b);
@@ -212,12 +235,18 @@ class ShardWriterTest {
     /** A file channel whose writes fail with EINVAL's message (what O_DIRECT on an unwilling file system gives). */
     private static final class RefusingChannel extends FileChannel {
         private final FileChannel inner;
+        private final String message;
 
         RefusingChannel(FileChannel inner) {
-            this.inner = inner;
+            this(inner, "Invalid argument");
         }
 
-        @Override public int write(ByteBuffer src) throws IOException { throw new IOException("Invalid argument"); }
+        RefusingChannel(FileChannel inner, String message) {
+            this.inner = inner;
+            this.message = message;
+        }
+
+        @Override public int write(ByteBuffer src) throws IOException { throw new IOException(message); }
         @Override public long write(ByteBuffer[] srcs, int offset, int length) throws IOException { throw new IOException("Invalid argument"); }
         @Override public int write(ByteBuffer src, long position) throws IOException { throw new IOException("Invalid argument"); }
         @Override public int read(ByteBuffer dst) throws IOException { return inner.read(dst); }

@@ -46,6 +46,8 @@ public final class ShardWriter implements AutoCloseable {
     public static final String PARTIAL_SUFFIX = ".partial";
     /** Bytes per write: large enough that a write's fixed cost (and the disk's) is amortised. */
     static final int CHUNK = 8 << 20;
+    /** Bytes copied and then checksummed at a time: the checksum reads them from L2, not memory. */
+    private static final int PIECE = 128 << 10;
     /** Staging buffers: one being filled, the others queued for or under write. */
     private static final int BUFFERS = 3;
 
@@ -118,10 +120,10 @@ public final class ShardWriter implements AutoCloseable {
     }
 
     public void write(byte[] b, int off, int len) throws IOException {
-        if (crc != null) crc.update(b, off, len);
         while (len > 0) {
-            int n = Math.min(buf.remaining(), len);
+            int n = Math.min(Math.min(buf.remaining(), len), PIECE);
             buf.put(b, off, n);
+            if (crc != null) crc.update(b, off, n); // while the piece is still in cache
             off += n;
             len -= n;
             advance(n);
@@ -138,17 +140,18 @@ public final class ShardWriter implements AutoCloseable {
      */
     public void copyFrom(Path source, long offset, MemorySegment bytes) throws IOException {
         long len = bytes.byteSize();
-        if (crc != null) crc.update(bytes.asByteBuffer());
         if (direct()) {
             for (long done = 0; done < len; ) {
-                int n = (int) Math.min(buf.remaining(), len - done);
+                int n = (int) Math.min(Math.min(buf.remaining(), len - done), PIECE);
                 MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, done, MemorySegment.ofBuffer(buf), ValueLayout.JAVA_BYTE, 0, n);
+                if (crc != null) crc.update(bytes.asSlice(done, n).asByteBuffer()); // while the piece is still in cache
                 buf.position(buf.position() + n);
                 done += n;
                 advance(n);
             }
             return;
         }
+        if (crc != null) crc.update(bytes.asByteBuffer());
         drain(); // the file must hold every earlier byte before the kernel appends to it
         try (FileChannel src = FileChannel.open(source, StandardOpenOption.READ)) {
             if (src.size() < offset + len) throw new IOException(source + ": shorter than " + (offset + len) + " bytes (changed during conversion?)");

@@ -4,6 +4,10 @@
 # Every step ends with `sync`, so each figure includes writing its output to disk. The input is
 # read once first (`cat > /dev/null`) so that every step reads it from the page cache alike.
 # Writes WORK_DIR/convert-bench.txt; removes each step's output after measuring it.
+# Steps: cp; int8 (O_DIRECT writes, the default); int8-buffered (-Dgrok.convert.direct=false:
+# page-cache writes, the earlier write path); int4 (the default int4 = q4nl); q4-absmax
+# (--experts q4 with plain absmax/7 scales: the cheapest int4 encoder, to price int4's encoder);
+# cp again. STEPS="cp int8 cp2" runs a subset (the ratios need cp and cp2).
 set -euo pipefail
 ckpt=$(cd "$1" && pwd); work=$2; cfg=${3:-$ckpt/../config.json}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,20 +30,32 @@ step() {
   read -r rss usr sys < <(tail -1 "$work/rss")
   cpu=$(echo "$usr + $sys" | bc -l)
   local heap=$(grep -o 'peak heap [0-9.]* [KMG]iB' "$work/$name.out" | tail -1 || true)
-  say "$(printf '%-12s %8.1f s %7.3f GB/s  cpu %6.1f s  peak RSS %6d MiB  %s' "$name" "$secs" "$(echo "$bytes / $secs / 1000000000" | bc -l)" "$cpu" $((rss / 1024)) "$heap")"
+  say "$(printf '%-13s %7.1f s %6.3f GB/s  cpu %6.1f s (%5.2f CPU-s/GB, %5.3f GB/s per core)  peak RSS %6d MiB  %s  load %s' "$name" "$secs" \
+    "$(echo "$bytes / $secs / 1000000000" | bc -l)" "$cpu" "$(echo "$cpu * 1000000000 / $bytes" | bc -l)" \
+    "$(echo "$bytes / ($cpu + 0.001) / 1000000000" | bc -l)" $((rss / 1024)) "$heap" "$(cut -d' ' -f1 /proc/loadavg)")"
   echo "$secs" > "$work/$name.secs"
   cp "$out/conversion-report.json" "$work/$name-report.json" 2>/dev/null || true
   rm -rf "$out"
 }
 grok=("$here/grok" convert "$ckpt")
 opts=(--model-config "$cfg")
-step cp       "$work/cp"   cp -r "$ckpt" "$work/cp"
-GROK_JAVA_OPTS="-Xmx1g" step int8 "$work/int8" "${grok[@]}" "$work/int8" "${opts[@]}"
-GROK_JAVA_OPTS="-Xmx1g" step int4 "$work/int4" "${grok[@]}" "$work/int4" "${opts[@]}" --experts int4
-GROK_JAVA_OPTS="-Xmx1g -Dgrok.convert.q4=absmax" step int4-absmax "$work/int4a" "${grok[@]}" "$work/int4a" "${opts[@]}" --experts int4
-step cp2      "$work/cp"   cp -r "$ckpt" "$work/cp"
-cp_secs=$(echo "($(cat "$work/cp.secs") + $(cat "$work/cp2.secs")) / 2" | bc -l)
-for s in int8 int4 int4-absmax; do
-  say "$(printf 'ratio %-12s %.2f x cp (cp = mean of the two cp runs, %.1f s)' "$s" "$(echo "$cp_secs / $(cat "$work/$s.secs")" | bc -l)" "$cp_secs")"
+steps=${STEPS:-cp int8 int8-buffered int4 q4-absmax cp2}
+for s in $steps; do
+  case $s in
+    cp|cp2) step $s "$work/cp" cp -r "$ckpt" "$work/cp" ;;
+    int8) GROK_JAVA_OPTS="-Xmx1g" step int8 "$work/int8" "${grok[@]}" "$work/int8" "${opts[@]}" ;;
+    int8-buffered) GROK_JAVA_OPTS="-Xmx1g -Dgrok.convert.direct=false" step int8-buffered "$work/int8b" "${grok[@]}" "$work/int8b" "${opts[@]}" ;;
+    int4) GROK_JAVA_OPTS="-Xmx1g" step int4 "$work/int4" "${grok[@]}" "$work/int4" "${opts[@]}" --experts int4 ;;
+    q4-absmax) GROK_JAVA_OPTS="-Xmx1g -Dgrok.convert.q4=absmax" step q4-absmax "$work/q4a" "${grok[@]}" "$work/q4a" "${opts[@]}" --experts q4 ;;
+    *) echo "unknown step $s" >&2; exit 2 ;;
+  esac
 done
-say "$(printf 'q4 search / absmax time: %.2f' "$(echo "$(cat "$work/int4.secs") / $(cat "$work/int4-absmax.secs")" | bc -l)")"
+[[ -f "$work/cp.secs" && -f "$work/cp2.secs" ]] || exit 0
+cp_secs=$(echo "($(cat "$work/cp.secs") + $(cat "$work/cp2.secs")) / 2" | bc -l)
+for s in $steps; do
+  [[ $s == cp* ]] && continue
+  say "$(printf 'ratio %-13s %.2f x cp (cp = mean of the two cp runs, %.1f s)' "$s" "$(echo "$cp_secs / $(cat "$work/$s.secs")" | bc -l)" "$cp_secs")"
+done
+if [[ -f "$work/int4.secs" && -f "$work/q4-absmax.secs" ]]; then
+  say "$(printf 'int4 (q4nl) / plain-absmax q4 time: %.2f' "$(echo "$(cat "$work/int4.secs") / $(cat "$work/q4-absmax.secs")" | bc -l)")"
+fi

@@ -8,9 +8,12 @@ import java.io.IOException;
 public interface ConvertHooks {
     ConvertHooks NONE = new ConvertHooks() {};
 
-    /** Opens shard files for writing (tests inject a channel that fails like a full disk). */
+    /**
+     * Opens shard files for writing (tests inject a channel that fails like a full disk):
+     * {@code O_DIRECT} where the file system allows it, buffered with {@code -Dgrok.convert.direct=false}.
+     */
     default ShardWriter.ChannelOpener channels() {
-        return ShardWriter.FILES;
+        return Boolean.parseBoolean(System.getProperty("grok.convert.direct", "true")) ? ShardWriter.DIRECT : ShardWriter.FILES;
     }
 
     /** Called after each tile is written to {@code shard}, at byte {@code position} (tests crash here). */

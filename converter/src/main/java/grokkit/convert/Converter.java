@@ -215,6 +215,22 @@ public final class Converter {
         List<ConversionReport.Entry> entries = new ArrayList<>();
         ArrayDeque<TileTask> tasks = new ArrayDeque<>();
         for (int i = 0; i < outputs.size(); i++) tasks.addAll(TileTask.split(i, outputs.get(i)));
+        // The next record's preparation (q4nl statistics) starts when this record's first tile is
+        // submitted, and runs on a free worker while this record's tiles are encoded.
+        java.util.Map<TileTask, Runnable> ahead = new java.util.IdentityHashMap<>();
+        Runnable nextWarmUp = null;
+        for (java.util.Iterator<TileTask> it = tasks.descendingIterator(); it.hasNext(); ) {
+            TileTask t = it.next();
+            if (!t.first()) continue;
+            if (nextWarmUp != null) ahead.put(t, nextWarmUp);
+            nextWarmUp = t.warmUp();
+        }
+        java.util.function.Function<TileTask, Future<TileTask.Tile>> submit = t -> {
+            Future<TileTask.Tile> f = pool.submit(t);
+            Runnable w = ahead.get(t);
+            if (w != null) pool.submit(w);
+            return f;
+        };
         int window = 2 * opts.threads() + 2;
         ArrayDeque<Future<TileTask.Tile>> inflight = new ArrayDeque<>();
         ShardWriter writer;
@@ -226,10 +242,10 @@ public final class Converter {
         try (writer) {
             byte[] scaleBuf = null;
             double sum = 0, err = 0;
-            while (!tasks.isEmpty() && inflight.size() < window) inflight.add(pool.submit(tasks.poll()));
+            while (!tasks.isEmpty() && inflight.size() < window) inflight.add(submit.apply(tasks.poll()));
             while (!inflight.isEmpty()) {
                 TileTask.Tile tile = await(inflight.poll());
-                if (!tasks.isEmpty()) inflight.add(pool.submit(tasks.poll()));
+                if (!tasks.isEmpty()) inflight.add(submit.apply(tasks.poll()));
                 ShardPlanner.Placement p = placements.get(tile.tensor());
                 OutputTensor ot = outputs.get(tile.tensor());
                 try {

@@ -3,13 +3,16 @@ package grokkit.convert;
 import grokkit.quant.Dequantizer;
 import grokkit.quant.EncodingSpec;
 import grokkit.quant.Halfs;
+import grokkit.quant.Q4Nl;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * Σw² and Σ(w'−w)² in float64 for a tile: {@code x} the source values (out-major rows), the
- * tile's encoded bytes decoded back. The q4 and bf16 paths decode the byte arrays directly
- * (they run over every expert weight); other encodings use {@link Dequantizer}.
+ * tile's encoded bytes decoded back. The q4, q4nl and bf16 paths decode the byte arrays
+ * directly (they run over every expert weight); other encodings use {@link Dequantizer}. The
+ * q4nl path decodes with the same float operations as {@link Dequantizer} and adds up in the
+ * same order (row by row, input by input), so its figures are bit-identical to the generic path's.
  */
 final class ErrorStats {
     private ErrorStats() {}
@@ -43,17 +46,61 @@ final class ErrorStats {
                     err += d * d;
                 }
             }
+            case EncodingSpec.Q4NL -> {
+                return q4nl(spec, x, rows, in, w, s);
+            }
             default -> {
-                float[] row = new float[in];
-                MemorySegment ws = MemorySegment.ofArray(w), ss = MemorySegment.ofArray(s);
-                for (int t = 0; t < rows; t++) {
-                    Dequantizer.row(spec, ws, ss, in, t, row);
-                    for (int i = 0; i < in; i++) {
-                        double a = x[t * in + i], d = row[i] - a;
-                        sum += a * a;
-                        err += d * d;
-                    }
+                return generic(spec, x, rows, in, w, s);
+            }
+        }
+        return new double[] {sum, err};
+    }
+
+    /**
+     * q4nl: {@code w' = c[i] · (d · level)} exactly as {@link Q4Nl#dequantizeRow} computes it, but
+     * with the channel scales and group-scale table decoded once per tile instead of once per row,
+     * and plain array reads instead of segment accesses.
+     */
+    private static double[] q4nl(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
+        MemorySegment ss = MemorySegment.ofArray(s);
+        float[] c = Q4Nl.channelScales(ss, in), d = Q4Nl.groupScaleTable(Q4Nl.base(ss));
+        float[] level = new float[16];
+        for (int q = 0; q < 16; q++) level[q] = Q4Nl.level(q);
+        int g = spec.groupSize(), half = g / 2, groups = Q4Nl.groups(in, g), h = (int) Q4Nl.headerBytes(in);
+        float[] row = new float[groups * g];
+        double sum = 0, err = 0;
+        for (int t = 0; t < rows; t++) {
+            int wb = t * groups * half, sb = h + t * groups;
+            for (int k = 0; k < groups; k++) {
+                float dk = d[s[sb + k] & 0xff];
+                int gb = k * g, kb = wb + k * half;
+                for (int j = 0; j < half; j++) {
+                    int b = w[kb + j] & 0xff;
+                    row[gb + j] = dk * level[b & 15];
+                    row[gb + half + j] = dk * level[b >>> 4];
                 }
+            }
+            int xb = t * in;
+            for (int i = 0; i < in; i++) {
+                double a = x[xb + i], e = c[i] * row[i] - a;
+                sum += a * a;
+                err += e * e;
+            }
+        }
+        return new double[] {sum, err};
+    }
+
+    /** Any encoding, through {@link Dequantizer} (the reference the fast paths must match bit for bit). */
+    static double[] generic(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
+        double sum = 0, err = 0;
+        float[] row = new float[in];
+        MemorySegment ws = MemorySegment.ofArray(w), ss = MemorySegment.ofArray(s);
+        for (int t = 0; t < rows; t++) {
+            Dequantizer.row(spec, ws, ss, in, t, row);
+            for (int i = 0; i < in; i++) {
+                double a = x[t * in + i], d = row[i] - a;
+                sum += a * a;
+                err += d * d;
             }
         }
         return new double[] {sum, err};

@@ -21,11 +21,6 @@ final class TileTask implements Callable<TileTask.Tile> {
     record Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
                 double sumSq, double errSq, long sourceBytes, FileRange copy, boolean recyclable) {
         Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
-             double sumSq, double errSq, long sourceBytes) {
-            this(tensor, first, last, weights, scales, scaleOffset, sumSq, errSq, sourceBytes, null, false);
-        }
-
-        Tile(int tensor, boolean first, boolean last, byte[] weights, byte[] scales, int scaleOffset,
              double sumSq, double errSq, long sourceBytes, FileRange copy) {
             this(tensor, first, last, weights, scales, scaleOffset, sumSq, errSq, sourceBytes, copy, false);
         }
@@ -50,7 +45,7 @@ final class TileTask implements Callable<TileTask.Tile> {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     /**
-     * Weight buffers of written int8 tiles, handed back by the writer ({@link #recycle}) for the
+     * Weight buffers of written tiles, handed back by the writer ({@link #recycle}) for the
      * next tiles: no 2 MiB allocation (zeroing, GC) per tile. Bounded, and only arrays of the
      * exact size asked for are reused, so it never holds more than a window of tiles.
      */
@@ -81,6 +76,21 @@ final class TileTask implements Callable<TileTask.Tile> {
         Q4NlPrep prep = ot.spec().name().equals(EncodingSpec.Q4NL) ? new Q4NlPrep(ot, step) : null;
         for (int o = 0; o < out; o += step) tiles.add(new TileTask(tensor, ot, o, Math.min(step, out - o), prep));
         return tiles;
+    }
+
+    /** Whether this is the record's first tile. */
+    boolean first() {
+        return first;
+    }
+
+    /**
+     * Work to start early for this task's record, on whichever worker is free: its q4nl
+     * preparation (a pass over every row), so that the workers do not all wait for it when the
+     * record's tiles come up. Null when there is none. The result does not depend on which
+     * thread computes it or when.
+     */
+    Runnable warmUp() {
+        return q4nl == null ? null : () -> q4nl.get(SCRATCH.get());
     }
 
     /**
@@ -127,7 +137,11 @@ final class TileTask implements Callable<TileTask.Tile> {
             if (range != null) return new Tile(tensor, first, last, null, new byte[0], 0, 0, 0, sourceBytes, range);
         }
         int wBytes = Math.toIntExact(spec.weightBytes(in, rows));
-        byte[] w = spec.name().equals(EncodingSpec.INT8_ROWBLOCK) ? reusedOr(wBytes) : new byte[wBytes];
+        // A written tile's buffer of the same size, if any (no 1-2 MiB allocation per tile). The
+        // int8 and raw f32 paths overwrite every byte; the encoders get it zeroed, as new.
+        byte[] w = reusedOr(wBytes);
+        boolean overwritten = spec.name().equals(EncodingSpec.INT8_ROWBLOCK) || (spec.name().equals(EncodingSpec.F32) && v.rawF32Rows());
+        if (!overwritten) java.util.Arrays.fill(w, (byte) 0);
         byte[] s = new byte[Math.toIntExact(spec.scaleBytes(in, rows))];
         int scaleOffset = Math.toIntExact(spec.scaleBytes(in, o0));
         if (spec.name().equals(EncodingSpec.INT8_ROWBLOCK)) {
@@ -148,7 +162,7 @@ final class TileTask implements Callable<TileTask.Tile> {
         if (spec.name().equals(EncodingSpec.F32) && v.rawF32Rows()) {
             // Lossless f32 (the embedding table): the stored rows are the source bytes.
             v.readRawF32Rows(o0, rows, w);
-            return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes);
+            return new Tile(tensor, first, last, w, s, scaleOffset, 0, 0, sourceBytes, null, true);
         }
         if (q4nl != null) return q4nlTile(v, spec, sc, w, sourceBytes);
         float[] x = sc.floats(rows * in);
@@ -160,7 +174,7 @@ final class TileTask implements Callable<TileTask.Tile> {
             sum = e[0];
             err = e[1];
         }
-        return new Tile(tensor, first, last, w, s, scaleOffset, sum, err, sourceBytes);
+        return new Tile(tensor, first, last, w, s, scaleOffset, sum, err, sourceBytes, null, true);
     }
 
     /**
@@ -178,7 +192,7 @@ final class TileTask implements Callable<TileTask.Tile> {
         enc.encodeRows(x, 0, rows, w, 0, full, h);
         double[] e = ErrorStats.of(spec, x, rows, in, w, full);
         byte[] s = first ? full : java.util.Arrays.copyOfRange(full, h, full.length);
-        return new Tile(tensor, first, last, w, s, first ? 0 : h + o0 * gr, e[0], e[1], sourceBytes);
+        return new Tile(tensor, first, last, w, s, first ? 0 : h + o0 * gr, e[0], e[1], sourceBytes, null, true);
     }
 
     /** Per-thread buffers, grown on demand and reused across tiles. */

@@ -27,6 +27,9 @@ public final class Session implements AutoCloseable {
     private final float eps, embScale, outScale, attnMultiplier, logitCap;
     private int position;
     private long layerNanos, logitNanos, tokensRun;
+    /** Wall time per {@link Phase} since creation or {@link #resetTimings}. */
+    private final long[] phaseNanos = new long[Phase.values().length];
+    private long mark;
 
     Session(GrokModel model) {
         this.model = model;
@@ -77,6 +80,51 @@ public final class Session implements AutoCloseable {
 
     public void resetTimings() {
         layerNanos = logitNanos = tokensRun = 0;
+        java.util.Arrays.fill(phaseNanos, 0);
+    }
+
+    /**
+     * The steps of a forward pass, timed separately (wall time of the calling thread, so a
+     * parallel product counts once, including its hand-off to the workers). Benchmarks use them
+     * to tell the matrix products' share of a token from everything around them.
+     */
+    public enum Phase {
+        /** Embedding lookup, RoPE phases, buffers. */
+        EMBED,
+        /** RMSNorms and residual adds. */
+        NORMS,
+        /** q, k, v products (one dispatch). */
+        QKV,
+        /** RoPE and the KV-cache append. */
+        ROPE,
+        /** Attention over the cache. */
+        ATTENTION,
+        /** Attention output product. */
+        ATTN_OUT,
+        /** Router product, softmax, top-k, grouping tokens by expert. */
+        ROUTER,
+        /** Selected experts' up and gate products (one dispatch). */
+        EXPERT_UP,
+        /** gelu(gate)·up. */
+        GELU,
+        /** Selected experts' down products (one dispatch). */
+        EXPERT_DOWN,
+        /** Gate-weighted sum of the experts' outputs. */
+        COMBINE,
+        /** Final norm, output head product, output scale. */
+        HEAD
+    }
+
+    /** Nanoseconds spent in {@code phase} since creation or {@link #resetTimings}. */
+    public long phaseNanos(Phase phase) {
+        return phaseNanos[phase.ordinal()];
+    }
+
+    /** Adds the time since the last mark to {@code phase} and moves the mark. */
+    private void lap(Phase phase) {
+        long now = System.nanoTime();
+        phaseNanos[phase.ordinal()] += now - mark;
+        mark = now;
     }
 
     /** Appends {@code tokens} (in chunks of {@code prefillChunk}) and returns the last position's logits. */
@@ -122,6 +170,7 @@ public final class Session implements AutoCloseable {
      */
     private float[][] run(int[] tokens, int start, int count, boolean allRows) {
         long t0 = System.nanoTime();
+        mark = t0;
         int p0 = position;
         cache.ensureCapacity(p0 + count);
         float[][] h = new float[count][emb];
@@ -136,6 +185,7 @@ public final class Session implements AutoCloseable {
         for (int t = 0; t < count; t++) Ops.ropePhases(p0 + t, model.ropeInverseFrequencies(), cos[t], sin[t]);
 
         Buffers b = new Buffers(count);
+        lap(Phase.EMBED);
         for (int l = 0; l < c.numLayers(); l++) layer(l, h, p0, count, cos, sin, b);
         position = p0 + count;
         long t1 = System.nanoTime();
@@ -146,6 +196,7 @@ public final class Session implements AutoCloseable {
         float[][] logits = new float[normed.length][c.vocabSize()];
         par.matmul(e, normed, logits);
         for (float[] row : logits) for (int i = 0; i < row.length; i++) row[i] *= outScale;
+        lap(Phase.HEAD);
         layerNanos += t1 - t0;
         logitNanos += System.nanoTime() - t1;
         tokensRun += count;
@@ -170,8 +221,10 @@ public final class Session implements AutoCloseable {
         LayerWeights w = model.layer(l);
         // Attention block.
         for (int t = 0; t < count; t++) Ops.rmsNorm(h[t], w.normPreAttn(), eps, b.xn[t]);
+        lap(Phase.NORMS);
         par.matmuls(new WeightMatrix[] {w.query(), w.key(), w.value()},
                 new float[][][] {b.xn, b.xn, b.xn}, new float[][][] {b.q, b.k, b.v});
+        lap(Phase.QKV);
         float[] keys = cache.keys(l), values = cache.values(l);
         for (int t = 0; t < count; t++) {
             for (int head = 0; head < qHeads; head++) Ops.rope(b.q[t], head * keySize, keySize, cos[t], sin[t]);
@@ -179,19 +232,24 @@ public final class Session implements AutoCloseable {
             System.arraycopy(b.k[t], 0, keys, (p0 + t) * kvDim, kvDim);
             System.arraycopy(b.v[t], 0, values, (p0 + t) * kvDim, kvDim);
         }
+        lap(Phase.ROPE);
         attention(l, b.q, b.att, p0, count);
+        lap(Phase.ATTENTION);
         par.matmul(w.attnOut(), b.att, b.proj);
+        lap(Phase.ATTN_OUT);
         for (int t = 0; t < count; t++) {
             Ops.rmsNorm(b.proj[t], w.normPostAttn(), eps, b.proj[t]);
             for (int i = 0; i < emb; i++) h[t][i] += b.proj[t][i];
         }
         // MoE block.
         for (int t = 0; t < count; t++) Ops.rmsNorm(h[t], w.normPreMoe(), eps, b.xn[t]);
+        lap(Phase.NORMS);
         moe(w, b.xn, b.proj, count);
         for (int t = 0; t < count; t++) {
             Ops.rmsNorm(b.proj[t], w.normPostMoe(), eps, b.proj[t]);
             for (int i = 0; i < emb; i++) h[t][i] += b.proj[t][i];
         }
+        lap(Phase.NORMS);
     }
 
     /**
@@ -281,14 +339,18 @@ public final class Session implements AutoCloseable {
             m1.add(w.moeLinearV()[e]); x1.add(xs); y1.add(us);
             m2.add(w.moeLinear1()[e]); x2.add(hs); y2.add(os);
         }
+        lap(Phase.ROUTER);
         par.matmuls(m1.toArray(WeightMatrix[]::new), x1.toArray(float[][][]::new), y1.toArray(float[][][]::new));
+        lap(Phase.EXPERT_UP);
         par.forRange(assignments * ffn, (from, to) -> {
             for (int idx = from; idx < to; idx++) {
                 int a = idx / ffn, i = idx % ffn;
                 hidden[a][i] = up[a][i] * Ops.geluTanh(hidden[a][i]);
             }
         });
+        lap(Phase.GELU);
         par.matmuls(m2.toArray(WeightMatrix[]::new), x2.toArray(float[][][]::new), y2.toArray(float[][][]::new));
+        lap(Phase.EXPERT_DOWN);
         for (int t = 0; t < count; t++) {
             float[] o = out[t];
             java.util.Arrays.fill(o, 0f);
@@ -298,5 +360,6 @@ public final class Session implements AutoCloseable {
                 for (int i = 0; i < emb; i++) o[i] += g * y[i];
             }
         }
+        lap(Phase.COMBINE);
     }
 }

@@ -3,6 +3,7 @@ package grokkit.cli;
 import grokkit.errors.BadInputException;
 import grokkit.errors.ExitCodes;
 import grokkit.model.ModelConfig;
+import grokkit.model.ParamNames;
 import grokkit.runtime.GrokModel;
 import grokkit.runtime.Session;
 import grokkit.model.ModelWeights;
@@ -60,9 +61,47 @@ public final class BenchDecodeCommand extends ModelBench implements Callable<Int
                 out.printf(Locale.ROOT, "projected to %d layers: %.1f ms/token = %.3f tokens/s (%.2f GB read per token; at the probe's %.1f GB/s the floor is %.1f ms/token)%n",
                         proj, ms, 1e3 / ms, projBytes / 1e9, bandwidth, projBytes / bandwidth / 1e6);
             }
+            printPhases(s, w, tokens, bandwidth);
             out.printf(Locale.ROOT, "| decode | %s | %d | %d | %.2f | %.1f | %.1f | %.0f%% |%n",
                     label(w), c.numLayers(), threads, tokS, gbs, bandwidth, 100 * gbs / bandwidth);
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * Where a token's time went ({@link Session.Phase}): ms per token per phase, and for the
+     * matrix products their weight bytes as GB/s and as a share of the probe, which separates
+     * the kernels' efficiency on each shape from the time spent between products.
+     */
+    private void printPhases(Session s, ModelWeights w, int tokens, double bandwidth) {
+        ModelConfig c = w.config();
+        long sel = c.numSelectedExperts(), layers = c.numLayers();
+        java.util.Map<Session.Phase, Long> bytes = new java.util.EnumMap<>(Session.Phase.class);
+        bytes.put(Session.Phase.QKV, layers * (size(w, ParamNames.ATTN_QUERY) + size(w, ParamNames.ATTN_KEY) + size(w, ParamNames.ATTN_VALUE)));
+        bytes.put(Session.Phase.ATTN_OUT, layers * size(w, ParamNames.ATTN_OUT));
+        bytes.put(Session.Phase.EXPERT_UP, layers * sel * (expertSize(w, ParamNames.MOE_LINEAR) + expertSize(w, ParamNames.MOE_LINEAR_V)));
+        bytes.put(Session.Phase.EXPERT_DOWN, layers * sel * expertSize(w, ParamNames.MOE_LINEAR_1));
+        bytes.put(Session.Phase.HEAD, w.embeddings().byteSize());
+        double total = 0;
+        for (Session.Phase p : Session.Phase.values()) total += s.phaseNanos(p);
+        out.printf(Locale.ROOT, "per token by phase (%.2f ms timed):%n", total / 1e6 / tokens);
+        for (Session.Phase p : Session.Phase.values()) {
+            double ms = s.phaseNanos(p) / 1e6 / tokens;
+            Long b = bytes.get(p);
+            if (b == null) {
+                out.printf(Locale.ROOT, "  %-12s %7.3f ms%n", p, ms);
+            } else {
+                double gbs = b / (ms * 1e6);
+                out.printf(Locale.ROOT, "  %-12s %7.3f ms  %7.1f MB  %5.1f GB/s = %3.0f%% of the probe%n", p, ms, b / 1e6, gbs, 100 * gbs / bandwidth);
+            }
+        }
+    }
+
+    private static long size(ModelWeights w, String param) {
+        return w.matrix(ParamNames.layer(0, param)).byteSize();
+    }
+
+    private static long expertSize(ModelWeights w, String param) {
+        return w.expert(ParamNames.layer(0, param), 0).byteSize();
     }
 }

@@ -125,6 +125,7 @@ final class RowParallel implements AutoCloseable {
     private static void slice(WeightMatrix w, float[][] x, float[][] y, int from, int to) {
         if (x.length == 0) return;
         if (x.length == 1) w.matvec(x[0], y[0], from, to);
+        else if (TiledMatmul.wanted(w)) TiledMatmul.matmul(w, x, y, from, to);
         else w.matmul(x, y, from, to);
     }
 

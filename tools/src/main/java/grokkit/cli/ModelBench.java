@@ -48,7 +48,7 @@ abstract class ModelBench {
     Integer projectLayers;
 
     @Option(names = "--encoding", defaultValue = "q8", paramLabel = "ENC",
-            description = "Attention and expert weights: int8 (xAI's, lossless), q8 (Q8_0-like), q4, q4_0. Default: ${DEFAULT-VALUE}.")
+            description = "Attention and expert weights: int8 (xAI's, lossless), q8 (Q8_0-like), q4, q4_0, q4nl (= int4, the converter's default int4). Default: ${DEFAULT-VALUE}.")
     String encoding;
 
     @Option(names = "--embedding-encoding", paramLabel = "ENC", description = "Tied embedding/output matrix encoding (default: as --encoding).")

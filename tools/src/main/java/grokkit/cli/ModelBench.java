@@ -60,6 +60,9 @@ abstract class ModelBench {
     @Option(names = "--probe-mb", defaultValue = "512", description = "MiB streamed by the bandwidth probe. Default: ${DEFAULT-VALUE}.")
     int probeMb;
 
+    @Option(names = "--load-warmup", description = "Warm the kernels up when the model is opened (as grok run does; GrokModel.warmUp) and report its time.")
+    boolean loadWarmup;
+
     final PrintStream out = System.out;
 
     int threads() throws BadInputException {
@@ -133,7 +136,10 @@ abstract class ModelBench {
     }
 
     GrokModel open(ModelWeights w, int prefillChunk) throws BadInputException {
-        return new GrokModel(w, new RuntimeOptions(threads(), 0, prefillChunk));
+        long t0 = System.nanoTime();
+        GrokModel m = new GrokModel(w, new RuntimeOptions(threads(), 0, prefillChunk, loadWarmup));
+        if (loadWarmup) out.printf(Locale.ROOT, "warm-up at load: %.0f ms%n", (System.nanoTime() - t0) / 1e6);
+        return m;
     }
 
     /** Bytes of weights one decode step reads: per layer attention, router and the selected experts; the output head. */

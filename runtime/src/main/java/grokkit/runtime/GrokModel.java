@@ -53,6 +53,7 @@ public final class GrokModel implements AutoCloseable {
         int seq = config.sequenceLen() > 0 ? config.sequenceLen() : Integer.MAX_VALUE;
         this.maxContext = options.maxContext() > 0 ? Math.min(options.maxContext(), seq) : seq;
         this.parallel = new RowParallel(options.threads());
+        if (options.warmUp()) warmUp();
     }
 
     public ModelConfig config() {
@@ -119,6 +120,70 @@ public final class GrokModel implements AutoCloseable {
 
     float[] ropeInverseFrequencies() {
         return ropeInverseFrequencies;
+    }
+
+    /**
+     * Runs every kernel this model uses, and the Vector API loops of attention and gelu, on a few
+     * rows of its real matrices until the JIT has compiled them, so that the first prompt runs at
+     * full speed instead of spending seconds in interpreted vector code (a vector operation that
+     * is not yet compiled allocates an object per operation). Reads only the first rows of each
+     * distinct kind of matrix (by kernel, encoding and input width): cheap even for Grok-1.
+     * Deterministic work, results discarded; safe to call more than once.
+     *
+     * @return nanoseconds spent
+     */
+    public long warmUp() {
+        long t0 = System.nanoTime();
+        java.util.Map<String, WeightMatrix> kinds = new java.util.LinkedHashMap<>();
+        LayerWeights w = layers.length > 0 ? layers[0] : null;
+        java.util.List<WeightMatrix> all = new java.util.ArrayList<>(java.util.List.of(embeddings));
+        if (w != null) {
+            all.addAll(java.util.List.of(w.query(), w.key(), w.value(), w.attnOut(), w.router()));
+            all.addAll(java.util.List.of(w.moeLinear()[0], w.moeLinearV()[0], w.moeLinear1()[0]));
+        }
+        for (WeightMatrix m : all) kinds.putIfAbsent(m.getClass().getName() + "/" + m.encoding() + "/" + m.inDim(), m);
+        WeightMatrix[] ms = kinds.values().toArray(WeightMatrix[]::new);
+        // One matrix per task, spread over the pool: both threads compile-and-run at once.
+        parallel.forRange(ms.length + 1, 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                if (i < ms.length) warmUp(ms[i]);
+                else warmUpVectorMath();
+            }
+        });
+        return System.nanoTime() - t0;
+    }
+
+    /** Rows per warm-up product: two blocks of the widest row kernel (8 rows). */
+    private static final int WARM_ROWS = 16;
+
+    private static void warmUp(WeightMatrix m) {
+        int rows = Math.min(m.outDim(), WARM_ROWS), in = m.inDim();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(in);
+        float[][] x = new float[5][in], y = new float[5][rows];
+        for (float[] row : x) for (int i = 0; i < in; i++) row[i] = (float) r.nextGaussian();
+        float[][] one = {x[0]}, oneY = {y[0]};
+        // Enough loop iterations for C2 (tens of thousands of back-edges) on any input width.
+        int reps = Math.max(50, 400_000 / Math.max(1, in));
+        for (int rep = 0; rep < reps; rep++) RowParallel.slice(m, one, oneY, 0, rows);
+        for (int rep = 0; rep < Math.max(20, reps / 4); rep++) RowParallel.slice(m, x, y, 0, rows);
+        float[] col = new float[in];
+        for (int rep = 0; rep < 200; rep++) m.dequantizeColumn(rep % rows, col);
+    }
+
+    private void warmUpVectorMath() {
+        int n = Math.max(config.keySize(), 64), ffn = 4096;
+        float[] a = new float[n], b = new float[n], h = new float[ffn], u = new float[ffn];
+        java.util.Arrays.fill(a, 0.5f);
+        java.util.Arrays.fill(b, 0.25f);
+        for (int rep = 0; rep < 20_000; rep++) {
+            float d = VectorMath.dot(a, 0, b, 0, n);
+            VectorMath.axpy(d * 1e-9f, a, 0, b, 0, n);
+        }
+        for (int rep = 0; rep < 200; rep++) {
+            java.util.Arrays.fill(h, 0.1f);
+            java.util.Arrays.fill(u, 1f);
+            VectorMath.geluTimes(h, u, 0, ffn);
+        }
     }
 
     /** Stops the worker threads. The weights belong to the caller and stay open. */

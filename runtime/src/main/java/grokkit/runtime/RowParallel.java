@@ -7,10 +7,16 @@ import grokkit.quant.kernels.ParallelMatmul;
  * Splits the output rows of the forward pass's matrix products across threads, on the kernels'
  * {@link ParallelMatmul} pool. The one place that knows how work is spread over cores.
  *
- * <p>A group of products (q, k and v of a layer; both projections of every selected expert) is
- * one dispatch: the matrices' output ranges are laid end to end, each padded to the pool's
- * 16-row alignment, and the pool's chunks are mapped back onto them. A decode step thus pays one
- * barrier per group, not per matrix, and a chunk never straddles two matrices unaligned.
+ * <p>A group of products (q, k and v of a layer) is one dispatch: the matrices' output ranges
+ * are laid end to end, each padded to the pool's 16-row alignment, and the pool's chunks are
+ * mapped back onto them. The experts' products go further: every chunk takes the same output
+ * rows of every selected expert, so the gate and up products and the gelu that joins them
+ * ({@link #gatedMatmuls}), or the down products and the gate-weighted sum of the experts
+ * ({@link #combinedMatmuls}), are one dispatch each with no pass over the results between.
+ * A decode step thus pays one barrier per group, not per matrix or element-wise step.
+ *
+ * <p>Chunks are guided (large first, short at the end), so a thread that another process
+ * delays holds up the product by a short chunk at most.
  */
 final class RowParallel implements AutoCloseable {
     /** A body over a contiguous index range {@code [from, to)}. */
@@ -18,41 +24,95 @@ final class RowParallel implements AutoCloseable {
         void run(int from, int to);
     }
 
+    /**
+     * How long idle workers spin before parking ({@code -Dgrok.spinMicros}, default 50 µs: the
+     * serial gaps of a decode step are shorter, except attention over a long cache). Measured on
+     * the shared 2-core machine, a 2 ms spin made decode ~2× slower: a worker that never sleeps
+     * loses the scheduler's wake-up preference and is preempted by other processes mid-product,
+     * while the caller waits for its chunk. See docs/benchmarks/runtime.md.
+     */
+    static final long SPIN_NANOS = Long.getLong("grok.spinMicros", 50) * 1_000;
+
     private final ParallelMatmul pool;
 
     RowParallel(int threads) {
-        this.pool = new ParallelMatmul(threads);
+        this.pool = new ParallelMatmul(threads, SPIN_NANOS);
     }
 
     int threads() {
         return pool.threads();
     }
 
-    /** Runs {@code body} over {@code [0, n)} split across the threads. */
-    void forRange(int n, RangeBody body) {
+    /** Runs {@code body} over {@code [0, n)} split across the threads in chunks of whole {@code grain}s. */
+    void forRange(int n, int grain, RangeBody body) {
         if (n <= 0) return;
-        pool.forRange(n, body::run);
+        pool.forRange(n, grain, body::run);
+    }
+
+    /** Runs {@code body} over {@code [0, n)} split across the threads in cache-line-aligned chunks. */
+    void forRange(int n, RangeBody body) {
+        forRange(n, ParallelMatmul.ALIGN, body);
     }
 
     /** {@code y = x·W}. */
     void matvec(WeightMatrix w, float[] x, float[] y) {
-        pool.matvec(w, x, y);
+        forRange(w.outDim(), (from, to) -> w.matvec(x, y, from, to));
     }
 
     /** {@code y = x·W} over T rows ({@code x} is {@code [T][in]}, {@code y} is {@code [T][out]}). */
     void matmul(WeightMatrix w, float[][] x, float[][] y) {
-        matmuls(new WeightMatrix[] {w}, new float[][][] {x}, new float[][][] {y});
+        forRange(w.outDim(), (from, to) -> slice(w, x, y, from, to));
     }
 
     /** {@code y[i] = x[i]·W[i]} for every i, in one dispatch; one-row inputs use the matrix-vector kernel. */
     void matmuls(WeightMatrix[] w, float[][][] x, float[][][] y) {
         int[] start = new int[w.length + 1];
         for (int i = 0; i < w.length; i++) start[i + 1] = start[i] + align(w[i].outDim());
-        pool.forRange(start[w.length], (from, to) -> {
+        forRange(start[w.length], (from, to) -> {
             for (int i = 0; i < w.length; i++) {
                 int lo = Math.max(from, start[i]) - start[i];
                 int hi = Math.min(to, start[i] + w[i].outDim()) - start[i];
                 if (lo < hi) slice(w[i], x[i], y[i], lo, hi);
+            }
+        });
+    }
+
+    /**
+     * The first half of the experts' feed-forward, for every i (one selected expert and its
+     * tokens {@code x[i]}): {@code h[i] = gelu(x[i]·gate[i]) ∘ (x[i]·up[i])}, with
+     * {@code u[i]} as scratch for the up product. One dispatch over the ffn rows; each chunk
+     * runs both products of every expert on its rows and joins them while they are in cache.
+     * All matrices share one output width.
+     */
+    void gatedMatmuls(WeightMatrix[] gate, WeightMatrix[] up, float[][][] x, float[][][] h, float[][][] u) {
+        if (gate.length == 0) return;
+        int n = gate[0].outDim();
+        forRange(n, (from, to) -> {
+            for (int i = 0; i < gate.length; i++) {
+                slice(gate[i], x[i], h[i], from, to);
+                slice(up[i], x[i], u[i], from, to);
+                for (int t = 0; t < x[i].length; t++) VectorMath.geluTimes(h[i][t], u[i][t], from, to);
+            }
+        });
+    }
+
+    /**
+     * The second half of the experts' feed-forward and their mixture: for every i (one selected
+     * expert) {@code y[i] = x[i]·down[i]}, then for every token t
+     * {@code out[t] = Σ_s gates[t][s] · flat[t·selected + s]} with the terms in order of s (as
+     * the reference sums), where {@code flat[t·selected + s]} is the row of the y arrays that
+     * holds token t's s-th expert. One dispatch over the output rows.
+     */
+    void combinedMatmuls(WeightMatrix[] down, float[][][] x, float[][][] y, float[][] flat, float[][] gates, float[][] out) {
+        if (down.length == 0) return;
+        int n = down[0].outDim();
+        int selected = gates[0].length;
+        forRange(n, (from, to) -> {
+            for (int i = 0; i < down.length; i++) slice(down[i], x[i], y[i], from, to);
+            for (int t = 0; t < out.length; t++) {
+                float[] o = out[t];
+                java.util.Arrays.fill(o, from, to, 0f);
+                for (int s = 0; s < selected; s++) VectorMath.axpy(gates[t][s], flat[t * selected + s], from, o, from, to - from);
             }
         });
     }
@@ -62,9 +122,11 @@ final class RowParallel implements AutoCloseable {
         return (n + a - 1) / a * a;
     }
 
-    private static void slice(WeightMatrix w, float[][] x, float[][] y, int from, int to) {
+    /** One chunk of {@code y = x·W}: the matrix-vector kernel for one row, else the tiled product. */
+    static void slice(WeightMatrix w, float[][] x, float[][] y, int from, int to) {
         if (x.length == 0) return;
         if (x.length == 1) w.matvec(x[0], y[0], from, to);
+        else if (TiledMatmul.wanted(w)) TiledMatmul.matmul(w, x, y, from, to);
         else w.matmul(x, y, from, to);
     }
 

@@ -4,8 +4,6 @@ import grokkit.errors.BadInputException;
 import grokkit.model.ModelConfig;
 import grokkit.quant.WeightMatrix;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * One generation: a KV cache and a position. {@link #prefill} runs a prompt (or any further
@@ -19,6 +17,9 @@ import java.util.List;
  * the reference's single full pass, a uniform average over every key of the current call.
  */
 public final class Session implements AutoCloseable {
+    /** Multiply-adds of q·k over the cache above which attention is split across threads. */
+    private static final long ATTENTION_PARALLEL_WORK = Long.getLong("grok.attnParallelWork", 1L << 20);
+
     private final GrokModel model;
     private final ModelConfig c;
     private final RowParallel par;
@@ -27,6 +28,10 @@ public final class Session implements AutoCloseable {
     private final float eps, embScale, outScale, attnMultiplier, logitCap;
     private int position;
     private long layerNanos, logitNanos, tokensRun;
+    /** Wall time per {@link Phase} since creation or {@link #resetTimings}. */
+    private final long[] phaseNanos = new long[Phase.values().length];
+    private long mark;
+    private Buffers buffers;
 
     Session(GrokModel model) {
         this.model = model;
@@ -77,6 +82,47 @@ public final class Session implements AutoCloseable {
 
     public void resetTimings() {
         layerNanos = logitNanos = tokensRun = 0;
+        java.util.Arrays.fill(phaseNanos, 0);
+    }
+
+    /**
+     * The steps of a forward pass, timed separately (wall time of the calling thread, so a
+     * parallel product counts once, including its hand-off to the workers). Benchmarks use them
+     * to tell the matrix products' share of a token from everything around them.
+     */
+    public enum Phase {
+        /** Embedding lookup, RoPE phases, buffers. */
+        EMBED,
+        /** RMSNorms and residual adds. */
+        NORMS,
+        /** q, k, v products (one dispatch). */
+        QKV,
+        /** RoPE and the KV-cache append. */
+        ROPE,
+        /** Attention over the cache. */
+        ATTENTION,
+        /** Attention output product. */
+        ATTN_OUT,
+        /** Router product, softmax, top-k, grouping tokens by expert. */
+        ROUTER,
+        /** Selected experts' gate and up products and gelu(gate)·up (one dispatch). */
+        EXPERT_UP,
+        /** Selected experts' down products and their gate-weighted sum (one dispatch). */
+        EXPERT_DOWN,
+        /** Final norm, output head product, output scale. */
+        HEAD
+    }
+
+    /** Nanoseconds spent in {@code phase} since creation or {@link #resetTimings}. */
+    public long phaseNanos(Phase phase) {
+        return phaseNanos[phase.ordinal()];
+    }
+
+    /** Adds the time since the last mark to {@code phase} and moves the mark. */
+    private void lap(Phase phase) {
+        long now = System.nanoTime();
+        phaseNanos[phase.ordinal()] += now - mark;
+        mark = now;
     }
 
     /** Appends {@code tokens} (in chunks of {@code prefillChunk}) and returns the last position's logits. */
@@ -122,9 +168,11 @@ public final class Session implements AutoCloseable {
      */
     private float[][] run(int[] tokens, int start, int count, boolean allRows) {
         long t0 = System.nanoTime();
+        mark = t0;
         int p0 = position;
         cache.ensureCapacity(p0 + count);
-        float[][] h = new float[count][emb];
+        Buffers b = buffers(count);
+        float[][] h = b.h, cos = b.cos, sin = b.sin;
         WeightMatrix e = model.embeddingMatrix();
         for (int t = 0; t < count; t++) {
             int token = tokens[start + t];
@@ -132,10 +180,8 @@ public final class Session implements AutoCloseable {
             for (int i = 0; i < emb; i++) h[t][i] *= embScale;
             cache.setAttendable(p0 + t, token != c.padToken());
         }
-        float[][] cos = new float[count][keySize / 2], sin = new float[count][keySize / 2];
         for (int t = 0; t < count; t++) Ops.ropePhases(p0 + t, model.ropeInverseFrequencies(), cos[t], sin[t]);
-
-        Buffers b = new Buffers(count);
+        lap(Phase.EMBED);
         for (int l = 0; l < c.numLayers(); l++) layer(l, h, p0, count, cos, sin, b);
         position = p0 + count;
         long t1 = System.nanoTime();
@@ -146,32 +192,60 @@ public final class Session implements AutoCloseable {
         float[][] logits = new float[normed.length][c.vocabSize()];
         par.matmul(e, normed, logits);
         for (float[] row : logits) for (int i = 0; i < row.length; i++) row[i] *= outScale;
+        lap(Phase.HEAD);
         layerNanos += t1 - t0;
         logitNanos += System.nanoTime() - t1;
         tokensRun += count;
         return logits;
     }
 
-    /** Activations of one call, reused across layers. */
+    /**
+     * Activations of one call, reused across layers, and kept for the next call of the same
+     * length: a decode step allocates nothing per layer.
+     */
     private final class Buffers {
-        final float[][] xn, q, k, v, att, proj;
+        final int count;
+        final float[][] h, xn, q, k, v, att, proj, cos, sin;
+        /** Per (token, selected slot) assignment a = t·selected + s: gate/hidden, up, expert output. */
+        final float[][] hidden, up, expertOut;
+        final float[][] gates;
+        final int[][] chosen;
+        final float[] probs;
 
         Buffers(int count) {
+            this.count = count;
+            h = new float[count][emb];
             xn = new float[count][emb];
             q = new float[count][qHeads * keySize];
             k = new float[count][kvDim];
             v = new float[count][kvDim];
             att = new float[count][qHeads * keySize];
             proj = new float[count][emb];
+            cos = new float[count][keySize / 2];
+            sin = new float[count][keySize / 2];
+            int assignments = count * selected;
+            hidden = new float[assignments][ffn];
+            up = new float[assignments][ffn];
+            expertOut = new float[assignments][emb];
+            gates = new float[count][selected];
+            chosen = new int[count][selected];
+            probs = new float[experts];
         }
+    }
+
+    private Buffers buffers(int count) {
+        if (buffers == null || buffers.count != count) buffers = new Buffers(count);
+        return buffers;
     }
 
     private void layer(int l, float[][] h, int p0, int count, float[][] cos, float[][] sin, Buffers b) {
         LayerWeights w = model.layer(l);
         // Attention block.
         for (int t = 0; t < count; t++) Ops.rmsNorm(h[t], w.normPreAttn(), eps, b.xn[t]);
+        lap(Phase.NORMS);
         par.matmuls(new WeightMatrix[] {w.query(), w.key(), w.value()},
                 new float[][][] {b.xn, b.xn, b.xn}, new float[][][] {b.q, b.k, b.v});
+        lap(Phase.QKV);
         float[] keys = cache.keys(l), values = cache.values(l);
         for (int t = 0; t < count; t++) {
             for (int head = 0; head < qHeads; head++) Ops.rope(b.q[t], head * keySize, keySize, cos[t], sin[t]);
@@ -179,19 +253,24 @@ public final class Session implements AutoCloseable {
             System.arraycopy(b.k[t], 0, keys, (p0 + t) * kvDim, kvDim);
             System.arraycopy(b.v[t], 0, values, (p0 + t) * kvDim, kvDim);
         }
+        lap(Phase.ROPE);
         attention(l, b.q, b.att, p0, count);
+        lap(Phase.ATTENTION);
         par.matmul(w.attnOut(), b.att, b.proj);
+        lap(Phase.ATTN_OUT);
         for (int t = 0; t < count; t++) {
             Ops.rmsNorm(b.proj[t], w.normPostAttn(), eps, b.proj[t]);
             for (int i = 0; i < emb; i++) h[t][i] += b.proj[t][i];
         }
         // MoE block.
         for (int t = 0; t < count; t++) Ops.rmsNorm(h[t], w.normPreMoe(), eps, b.xn[t]);
-        moe(w, b.xn, b.proj, count);
+        lap(Phase.NORMS);
+        moe(w, b, count);
         for (int t = 0; t < count; t++) {
             Ops.rmsNorm(b.proj[t], w.normPostMoe(), eps, b.proj[t]);
             for (int i = 0; i < emb; i++) h[t][i] += b.proj[t][i];
         }
+        lap(Phase.NORMS);
     }
 
     /**
@@ -202,7 +281,11 @@ public final class Session implements AutoCloseable {
     private void attention(int l, float[][] q, float[][] out, int p0, int count) {
         float[] keys = cache.keys(l), values = cache.values(l);
         int end = p0 + count;
-        par.forRange(count * qHeads, (from, to) -> {
+        // Split over (query, head) pairs only when there is enough work to repay a hand-off: a
+        // decode step's attention over a short cache is a few µs per head.
+        long work = (long) count * qHeads * end * keySize;
+        int grain = work >= ATTENTION_PARALLEL_WORK ? 1 : count * qHeads;
+        par.forRange(count * qHeads, grain, (from, to) -> {
             float[] weights = new float[end];
             for (int job = from; job < to; job++) {
                 int t = job / qHeads, head = job % qHeads;
@@ -241,62 +324,58 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Mixture of experts: router softmax over all experts, top-k by probability, gate = that
-     * probability (not renormalised). Tokens are grouped by expert so each selected expert runs
-     * one product over all its tokens; unselected experts are never read.
+     * Mixture of experts on {@code b.xn} into {@code b.proj}: router softmax over all experts,
+     * top-k by probability, gate = that probability (not renormalised). Tokens are grouped by
+     * expert so each selected expert runs one product over all its tokens; unselected experts
+     * are never read. Two dispatches: gate·up·gelu, then down and the gated sum.
      */
-    private void moe(LayerWeights w, float[][] x, float[][] out, int count) {
-        int[][] chosen = new int[count][selected];
-        float[][] gates = new float[count][selected];
-        float[] probs = new float[experts];
+    private void moe(LayerWeights w, Buffers b, int count) {
+        float[][] x = b.xn;
+        int[][] chosen = b.chosen;
+        float[][] gates = b.gates;
+        float[] probs = b.probs;
+        int[] tokensOf = new int[experts];
         for (int t = 0; t < count; t++) {
             w.router().matvec(x[t], probs, 0, experts);
             Ops.softmax(probs, experts);
             Ops.topK(probs, selected, chosen[t]);
-            for (int s = 0; s < selected; s++) gates[t][s] = probs[chosen[t][s]];
-        }
-        // Assignment a = t·selected + s; group assignments by expert.
-        int assignments = count * selected;
-        List<List<Integer>> byExpert = new ArrayList<>(experts);
-        for (int e = 0; e < experts; e++) byExpert.add(new ArrayList<>());
-        for (int t = 0; t < count; t++) for (int s = 0; s < selected; s++) byExpert.get(chosen[t][s]).add(t * selected + s);
-
-        float[][] hidden = new float[assignments][ffn], up = new float[assignments][ffn];
-        float[][] expertOut = new float[assignments][emb];
-        List<WeightMatrix> m1 = new ArrayList<>(), m2 = new ArrayList<>();
-        List<float[][]> x1 = new ArrayList<>(), y1 = new ArrayList<>(), x2 = new ArrayList<>(), y2 = new ArrayList<>();
-        for (int e = 0; e < experts; e++) {
-            List<Integer> as = byExpert.get(e);
-            if (as.isEmpty()) continue;
-            int n = as.size();
-            float[][] xs = new float[n][], hs = new float[n][], us = new float[n][], os = new float[n][];
-            for (int i = 0; i < n; i++) {
-                int a = as.get(i);
-                xs[i] = x[a / selected];
-                hs[i] = hidden[a];
-                us[i] = up[a];
-                os[i] = expertOut[a];
-            }
-            m1.add(w.moeLinear()[e]); x1.add(xs); y1.add(hs);
-            m1.add(w.moeLinearV()[e]); x1.add(xs); y1.add(us);
-            m2.add(w.moeLinear1()[e]); x2.add(hs); y2.add(os);
-        }
-        par.matmuls(m1.toArray(WeightMatrix[]::new), x1.toArray(float[][][]::new), y1.toArray(float[][][]::new));
-        par.forRange(assignments * ffn, (from, to) -> {
-            for (int idx = from; idx < to; idx++) {
-                int a = idx / ffn, i = idx % ffn;
-                hidden[a][i] = up[a][i] * Ops.geluTanh(hidden[a][i]);
-            }
-        });
-        par.matmuls(m2.toArray(WeightMatrix[]::new), x2.toArray(float[][][]::new), y2.toArray(float[][][]::new));
-        for (int t = 0; t < count; t++) {
-            float[] o = out[t];
-            java.util.Arrays.fill(o, 0f);
             for (int s = 0; s < selected; s++) {
-                float g = gates[t][s];
-                float[] y = expertOut[t * selected + s];
-                for (int i = 0; i < emb; i++) o[i] += g * y[i];
+                gates[t][s] = probs[chosen[t][s]];
+                tokensOf[chosen[t][s]]++;
             }
         }
+        // Assignment a = t·selected + s; group assignments by expert, in token order.
+        int active = 0;
+        for (int n : tokensOf) if (n > 0) active++;
+        WeightMatrix[] gate = new WeightMatrix[active], upM = new WeightMatrix[active], down = new WeightMatrix[active];
+        float[][][] xs = new float[active][][], hs = new float[active][][], us = new float[active][][], os = new float[active][][];
+        int[] slotOf = new int[experts];
+        for (int e = 0, i = 0; e < experts; e++) {
+            if (tokensOf[e] == 0) continue;
+            gate[i] = w.moeLinear()[e];
+            upM[i] = w.moeLinearV()[e];
+            down[i] = w.moeLinear1()[e];
+            int n = tokensOf[e];
+            xs[i] = new float[n][];
+            hs[i] = new float[n][];
+            us[i] = new float[n][];
+            os[i] = new float[n][];
+            slotOf[e] = i++;
+        }
+        int[] filled = new int[active];
+        for (int t = 0; t < count; t++) {
+            for (int s = 0; s < selected; s++) {
+                int i = slotOf[chosen[t][s]], j = filled[i]++, a = t * selected + s;
+                xs[i][j] = x[t];
+                hs[i][j] = b.hidden[a];
+                us[i][j] = b.up[a];
+                os[i][j] = b.expertOut[a];
+            }
+        }
+        lap(Phase.ROUTER);
+        par.gatedMatmuls(gate, upM, xs, hs, us);
+        lap(Phase.EXPERT_UP);
+        par.combinedMatmuls(down, hs, os, b.expertOut, gates, b.proj);
+        lap(Phase.EXPERT_DOWN);
     }
 }

@@ -4,7 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The two inner loops of attention (q·k and Σ a·v) on the Vector API. */
+/** The inner loops of attention (q·k and Σ a·v) and the experts' gelu on the Vector API. */
 final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
@@ -33,5 +33,27 @@ final class VectorMath {
                 FloatVector.fromArray(S, x, xOff + i).fma(av, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+    }
+
+    /**
+     * {@code h[i] = u[i] · gelu(h[i])} for {@code i} in {@code [from, to)}, gelu with the tanh
+     * approximation ({@code jax.nn.gelu}) written as {@code tanh(y) = 1 − 2/(e^{2y} + 1)} in
+     * float32: the vector exp is a few ulp from {@link Ops#geluTanh}'s double evaluation, which
+     * the scalar tail keeps using.
+     */
+    static void geluTimes(float[] h, float[] u, int from, int to) {
+        int i = from;
+        if (to - from >= S.length()) {
+            final float c = 0.7978845608028654f, k = 0.044715f;
+            for (int bound = from + S.loopBound(to - from); i < bound; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, h, i);
+                FloatVector inner = x.mul(x).mul(x).mul(k).add(x).mul(2 * c);
+                FloatVector e = inner.lanewise(VectorOperators.EXP);
+                // 0.5·x·(1 + tanh) = x − x/(e + 1)
+                FloatVector g = x.sub(x.div(e.add(1f)));
+                g.mul(FloatVector.fromArray(S, u, i)).intoArray(h, i);
+            }
+        }
+        for (; i < to; i++) h[i] = u[i] * Ops.geluTanh(h[i]);
     }
 }

@@ -27,4 +27,21 @@ class VectorMathTest {
             }
         }
     }
+
+    @Test
+    void geluTimesMatchesTheScalarGeluOnEveryLaneAndTail() {
+        Random r = new Random(4);
+        float[] h = new float[203], u = new float[203];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = (float) (r.nextGaussian() * 4);
+            u[i] = (float) r.nextGaussian();
+        }
+        h[10] = 40; h[11] = -40; h[12] = 0; h[13] = -9; h[14] = 9;
+        float[] got = h.clone();
+        VectorMath.geluTimes(got, u, 3, 200);
+        for (int i = 0; i < h.length; i++) {
+            float want = i >= 3 && i < 200 ? u[i] * (float) NaiveGrok.gelu(h[i]) : h[i];
+            assertThat(got[i]).as("i=%d x=%f", i, h[i]).isCloseTo(want, within(2e-6f * Math.max(1, Math.abs(want))));
+        }
+    }
 }

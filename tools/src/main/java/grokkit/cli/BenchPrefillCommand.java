@@ -33,7 +33,9 @@ public final class BenchPrefillCommand extends ModelBench implements Callable<In
             if (prompt > model.maxContext()) throw new BadInputException("--prompt exceeds sequence_len");
             double bandwidth = probeBandwidth();
             int[] ids = randomTokens(prompt, c.vocabSize(), 11);
+            long c0 = System.nanoTime();
             s.prefill(ids);
+            double coldMs = (System.nanoTime() - c0) / 1e6;
             double[] secs = new double[repeats];
             Session.Timings best = null;
             for (int r = 0; r < repeats; r++) {
@@ -48,6 +50,7 @@ public final class BenchPrefillCommand extends ModelBench implements Callable<In
             double tokS = prompt / sec;
             out.printf(Locale.ROOT, "prefill: %d-token prompt in %.1f ms = %.1f tokens/s (layers %.1f ms, output head %.1f ms); streaming read %.1f GB/s%n",
                     prompt, sec * 1e3, tokS, best.layerNanos() / 1e6, best.logitNanos() / 1e6, bandwidth);
+            out.printf(Locale.ROOT, "first (cold JIT) prefill: %.1f ms = %.1f tokens/s%n", coldMs, prompt / (coldMs / 1e3));
             int proj = projection(c);
             if (proj > 0) {
                 double ms = best.logitNanos() / 1e6 + proj * best.layerNanos() / 1e6 / c.numLayers();

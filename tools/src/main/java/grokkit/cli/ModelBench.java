@@ -48,7 +48,7 @@ abstract class ModelBench {
     Integer projectLayers;
 
     @Option(names = "--encoding", defaultValue = "q8", paramLabel = "ENC",
-            description = "Attention and expert weights: int8 (xAI's, lossless), q8 (Q8_0-like), q4, q4_0. Default: ${DEFAULT-VALUE}.")
+            description = "Attention and expert weights: int8 (xAI's, lossless), q8 (Q8_0-like), q4, q4_0, q4nl (= int4, the converter's default int4). Default: ${DEFAULT-VALUE}.")
     String encoding;
 
     @Option(names = "--embedding-encoding", paramLabel = "ENC", description = "Tied embedding/output matrix encoding (default: as --encoding).")
@@ -59,6 +59,9 @@ abstract class ModelBench {
 
     @Option(names = "--probe-mb", defaultValue = "512", description = "MiB streamed by the bandwidth probe. Default: ${DEFAULT-VALUE}.")
     int probeMb;
+
+    @Option(names = "--load-warmup", description = "Warm the kernels up when the model is opened (as grok run does; GrokModel.warmUp) and report its time.")
+    boolean loadWarmup;
 
     final PrintStream out = System.out;
 
@@ -133,7 +136,10 @@ abstract class ModelBench {
     }
 
     GrokModel open(ModelWeights w, int prefillChunk) throws BadInputException {
-        return new GrokModel(w, new RuntimeOptions(threads(), 0, prefillChunk));
+        long t0 = System.nanoTime();
+        GrokModel m = new GrokModel(w, new RuntimeOptions(threads(), 0, prefillChunk, loadWarmup));
+        if (loadWarmup) out.printf(Locale.ROOT, "warm-up at load: %.0f ms%n", (System.nanoTime() - t0) / 1e6);
+        return m;
     }
 
     /** Bytes of weights one decode step reads: per layer attention, router and the selected experts; the output head. */

@@ -16,6 +16,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * thread works too; workers spin briefly between jobs (decode issues products back to back,
  * a few µs apart) and then park, so an idle pool costs no CPU.
  *
+ * <p>{@link #forRange(int, int, RangeTask)} sizes chunks for the runtime's decode step instead:
+ * large first, shrinking toward the end (guided scheduling), so the last chunks are short and a
+ * thread that another process delays holds up the others less. A pool built with a longer spin
+ * ({@link #ParallelMatmul(int, long)}) keeps its workers awake across the short serial gaps
+ * between the products of one token, so a product never starts with a wake-up.
+ *
  * <p>Thread-safe: concurrent callers are serialised; a task that itself calls this pool (from
  * the caller's chunk or a worker) runs inline.
  */
@@ -35,11 +41,23 @@ public final class ParallelMatmul implements AutoCloseable {
 
     private final Worker[] workers;
     private final ReentrantLock lock = new ReentrantLock();
+    private final long spinNanos;
     private volatile boolean closed;
 
     /** A pool with {@code threads} threads in total (the caller counts as one). */
     public ParallelMatmul(int threads) {
+        this(threads, SPIN_NANOS);
+    }
+
+    /**
+     * A pool whose idle workers (and waiting caller) spin for {@code spinNanos} before parking:
+     * longer than the gaps between a caller's products keeps the hand-off at a few hundred ns
+     * instead of a thread wake-up (tens of µs, much more when the cores are shared).
+     */
+    public ParallelMatmul(int threads, long spinNanos) {
         if (threads < 1) throw new IllegalArgumentException("threads must be ≥ 1, got " + threads);
+        if (spinNanos < 0) throw new IllegalArgumentException("spinNanos must be ≥ 0, got " + spinNanos);
+        this.spinNanos = spinNanos;
         workers = new Worker[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             workers[i] = new Worker("grok-matmul-" + (i + 1));
@@ -79,10 +97,30 @@ public final class ParallelMatmul implements AutoCloseable {
             task.run(0, n);
             return;
         }
+        run(task, evenBounds(n, chunk));
+    }
+
+    /**
+     * Runs {@code task} over {@code [0, n)} in chunks whose boundaries are multiples of
+     * {@code grain}, guided: each chunk is about the remaining work over twice the threads, but
+     * at least {@code n / (8·threads)}, so the chunks shrink toward the end. Runs inline when the
+     * range is a single chunk.
+     */
+    public void forRange(int n, int grain, RangeTask task) {
+        if (grain < 1) throw new IllegalArgumentException("grain must be ≥ 1, got " + grain);
+        if (n <= 0) return;
+        if (workers.length == 0 || n <= grain || lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker) {
+            task.run(0, n);
+            return;
+        }
+        run(task, guidedBounds(n, grain, threads()));
+    }
+
+    private void run(RangeTask task, int[] bounds) {
         if (closed) throw new IllegalStateException("ParallelMatmul is closed");
         lock.lock();
         try {
-            Job job = new Job(task, n, chunk, workers.length, Thread.currentThread());
+            Job job = new Job(task, bounds, workers.length, Thread.currentThread(), spinNanos);
             for (Worker w : workers) w.submit(job);
             job.work();
             job.awaitWorkers();
@@ -90,6 +128,32 @@ public final class ParallelMatmul implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Boundaries of equal chunks of {@code chunk} (the last one shorter): 0, chunk, 2·chunk, …, n. */
+    static int[] evenBounds(int n, int chunk) {
+        int chunks = (n + chunk - 1) / chunk;
+        int[] b = new int[chunks + 1];
+        for (int c = 1; c < chunks; c++) b[c] = c * chunk;
+        b[chunks] = n;
+        return b;
+    }
+
+    /** Guided chunk boundaries (see {@link #forRange(int, int, RangeTask)}), multiples of grain except n. */
+    static int[] guidedBounds(int n, int grain, int threads) {
+        int floor = roundUp(Math.max(1, n / (8 * threads)), grain);
+        int[] b = new int[n / Math.max(1, Math.min(floor, n)) + 2];
+        int count = 0, at = 0;
+        while (at < n) {
+            int piece = Math.max(floor, roundUp((n - at) / (2 * threads), grain));
+            at = (int) Math.min(n, (long) at + piece);
+            b[++count] = at;
+        }
+        return java.util.Arrays.copyOf(b, count + 1);
+    }
+
+    private static int roundUp(int v, int grain) {
+        return (int) Math.min(Integer.MAX_VALUE, ((long) v + grain - 1) / grain * grain);
     }
 
     /** Chunk length for n outputs on t threads: about n/(4t), rounded up to a multiple of ALIGN. */
@@ -114,29 +178,32 @@ public final class ParallelMatmul implements AutoCloseable {
         }
     }
 
-    /** One call of {@link #forRange}: chunks claimed through an atomic counter. */
+    /** One call of {@link #forRange}: chunks {@code [bounds[c], bounds[c+1])} claimed through an atomic counter. */
     private static final class Job {
         final RangeTask task;
-        final int n, chunk, chunks;
+        final int[] bounds;
+        final int chunks;
+        final long spinNanos;
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger pendingWorkers;
         final Thread caller;
+        /** Set while the caller is parked (not spinning): only then does the last worker unpark it. */
+        volatile boolean callerParked;
         volatile Throwable error;
 
-        Job(RangeTask task, int n, int chunk, int workers, Thread caller) {
+        Job(RangeTask task, int[] bounds, int workers, Thread caller, long spinNanos) {
             this.task = task;
-            this.n = n;
-            this.chunk = chunk;
-            this.chunks = (n + chunk - 1) / chunk;
+            this.bounds = bounds;
+            this.chunks = bounds.length - 1;
             this.pendingWorkers = new AtomicInteger(workers);
             this.caller = caller;
+            this.spinNanos = spinNanos;
         }
 
         void work() {
             try {
                 for (int c; error == null && (c = next.getAndIncrement()) < chunks; ) {
-                    int from = c * chunk;
-                    task.run(from, Math.min(n, from + chunk));
+                    task.run(bounds[c], bounds[c + 1]);
                 }
             } catch (Throwable t) {
                 if (error == null) error = t;
@@ -144,14 +211,19 @@ public final class ParallelMatmul implements AutoCloseable {
         }
 
         void workerDone() {
-            if (pendingWorkers.decrementAndGet() == 0) LockSupport.unpark(caller);
+            if (pendingWorkers.decrementAndGet() == 0 && callerParked) LockSupport.unpark(caller);
         }
 
         void awaitWorkers() {
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long spinUntil = System.nanoTime() + spinNanos;
             while (pendingWorkers.get() > 0) {
-                if (System.nanoTime() < spinUntil) Thread.onSpinWait();
-                else LockSupport.park(this);
+                if (System.nanoTime() < spinUntil) {
+                    Thread.onSpinWait();
+                } else {
+                    callerParked = true; // volatile write, then re-read: the last worker sees it or we see 0
+                    if (pendingWorkers.get() > 0) LockSupport.park(this);
+                    callerParked = false;
+                }
             }
         }
 
@@ -165,6 +237,8 @@ public final class ParallelMatmul implements AutoCloseable {
 
     private final class Worker extends Thread {
         private volatile Job slot;
+        /** Set while parked (not spinning): only then does a submit pay for an unpark. */
+        private volatile boolean parked;
 
         Worker(String name) {
             super(name);
@@ -173,7 +247,7 @@ public final class ParallelMatmul implements AutoCloseable {
 
         void submit(Job job) {
             slot = job;
-            LockSupport.unpark(this);
+            if (parked) LockSupport.unpark(this);
         }
 
         @Override
@@ -181,10 +255,15 @@ public final class ParallelMatmul implements AutoCloseable {
             while (!closed) {
                 Job job = slot;
                 if (job == null) {
-                    long spinUntil = System.nanoTime() + SPIN_NANOS;
+                    long spinUntil = System.nanoTime() + spinNanos;
                     while ((job = slot) == null && !closed) {
-                        if (System.nanoTime() < spinUntil) Thread.onSpinWait();
-                        else LockSupport.park(this);
+                        if (System.nanoTime() < spinUntil) {
+                            Thread.onSpinWait();
+                        } else {
+                            parked = true; // volatile write, then re-read: a submit sees it or we see the job
+                            if (slot == null && !closed) LockSupport.park(this);
+                            parked = false;
+                        }
                     }
                     if (job == null) return;
                 }

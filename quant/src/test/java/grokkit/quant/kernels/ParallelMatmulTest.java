@@ -90,6 +90,32 @@ class ParallelMatmulTest {
     }
 
     @Test
+    void guidedChunksShrinkAreGrainAlignedAndCoverTheRangeOnce() {
+        for (int n : new int[] {1, 15, 16, 17, 1000, 2048, 32768}) {
+            for (int grain : new int[] {1, 16}) {
+                int[] b = ParallelMatmul.guidedBounds(n, grain, 2);
+                assertThat(b[0]).isZero();
+                assertThat(b[b.length - 1]).isEqualTo(n);
+                for (int c = 1; c < b.length; c++) {
+                    assertThat(b[c]).as("n=%d grain=%d", n, grain).isGreaterThan(b[c - 1]);
+                    if (c < b.length - 1) assertThat(b[c] % grain).isZero();
+                    if (c < b.length - 1) assertThat(b[c + 1] - b[c]).isLessThanOrEqualTo(b[c] - b[c - 1]);
+                }
+            }
+        }
+        assertThat(ParallelMatmul.guidedBounds(2048, 16, 2)).startsWith(0, 512, 896).hasSizeGreaterThan(8);
+        try (ParallelMatmul pool = new ParallelMatmul(3, 1_000_000)) {
+            for (int rep = 0; rep < 50; rep++) {
+                ConcurrentLinkedQueue<int[]> seen = new ConcurrentLinkedQueue<>();
+                pool.forRange(999, 1, (from, to) -> seen.add(new int[]{from, to}));
+                int[] covered = new int[999];
+                for (int[] r : seen) for (int i = r[0]; i < r[1]; i++) covered[i]++;
+                assertThat(covered).containsOnly(1);
+            }
+        }
+    }
+
+    @Test
     void rejectsZeroThreads() {
         assertThatThrownBy(() -> new ParallelMatmul(0)).isInstanceOf(IllegalArgumentException.class);
     }

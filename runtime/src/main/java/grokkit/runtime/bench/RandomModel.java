@@ -64,7 +64,8 @@ public final class RandomModel implements ModelWeights {
      * The spec for a matrix of this encoding name: {@code int8} (xAI's int8 with bf16 scales:
      * 8 row blocks for the attention output and expert down projections, per column otherwise),
      * {@code q8} (groups of 32, f16 scales, like llama.cpp's Q8_0), {@code q4} (32, bf16),
-     * {@code q4_0}, {@code bf16}, {@code f32}.
+     * {@code q4_0}, {@code q4nl} or {@code int4} (q4nl, G = 32: the converter's default int4),
+     * {@code bf16}, {@code f32}.
      */
     public static EncodingSpec spec(String encoding, int in, boolean rowBlockSharded) {
         return switch (encoding.toLowerCase(Locale.ROOT)) {
@@ -72,9 +73,10 @@ public final class RandomModel implements ModelWeights {
             case "q8" -> EncodingSpec.q8(32, "f16");
             case "q4" -> EncodingSpec.q4(32, "bf16");
             case "q4_0" -> EncodingSpec.q4_0();
+            case "q4nl", "int4" -> EncodingSpec.q4nl(32);
             case "bf16" -> EncodingSpec.bf16();
             case "f32" -> EncodingSpec.f32();
-            default -> throw new IllegalArgumentException("unknown encoding '" + encoding + "' (int8, q8, q4, q4_0, bf16, f32)");
+            default -> throw new IllegalArgumentException("unknown encoding '" + encoding + "' (int8, q8, q4, q4_0, q4nl/int4, bf16, f32)");
         };
     }
 
@@ -142,6 +144,15 @@ public final class RandomModel implements ModelWeights {
                 for (int i = 0; i < vals.length; i++) vals[i] = (short) (Float.floatToRawIntBits((float) (r.nextGaussian() * std)) >>> 16);
                 MemorySegment block = MemorySegment.ofArray(vals);
                 tile(w, block);
+            }
+            case EncodingSpec.Q4NL -> {
+                tile(w, pattern);
+                // Header: base S, channel scales c = 1 (f16); then group-scale bytes 0 = +S.
+                // The levels' standard deviation is about 65.
+                s.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 0, std / 65f);
+                for (int i = 0; i < in; i++) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, 4 + 2L * i, Float.floatToFloat16(1f));
+                long head = grokkit.quant.Q4Nl.headerBytes(in);
+                s.asSlice(head, sBytes - head).fill((byte) 0);
             }
             default -> {
                 tile(w, pattern);

@@ -11,7 +11,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RandomModelTest {
     @Test
     void everyBenchmarkEncodingBuildsARunnableModelWithSaneLogits() throws Exception {
-        for (String enc : new String[] {"int8", "q8", "q4", "q4_0"}) {
+        for (String enc : new String[] {"int8", "q8", "q4", "q4_0", "q4nl"}) {
             try (RandomModel w = new RandomModel(RandomModel.miniShape(), enc, enc, 1);
                  GrokModel m = new GrokModel(w, new RuntimeOptions(2, 0, 8))) {
                 assertThat(w.expert(ParamNames.layer(1, ParamNames.MOE_LINEAR_1), 3).encoding())

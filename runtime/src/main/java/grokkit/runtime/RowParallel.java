@@ -122,11 +122,10 @@ final class RowParallel implements AutoCloseable {
         return (n + a - 1) / a * a;
     }
 
-    /** One chunk of {@code y = x·W}: the matrix-vector kernel for one row, else the tiled product. */
+    /** One chunk of {@code y = x·W}: the matrix-vector kernel for one row, else the kernel's tiled product. */
     static void slice(WeightMatrix w, float[][] x, float[][] y, int from, int to) {
         if (x.length == 0) return;
         if (x.length == 1) w.matvec(x[0], y[0], from, to);
-        else if (TiledMatmul.wanted(w)) TiledMatmul.matmul(w, x, y, from, to);
         else w.matmul(x, y, from, to);
     }
 

@@ -180,4 +180,38 @@ public final class Q4Nl {
             }
         }
     }
+
+    /**
+     * {Σw², Σ(w'−w)²} in float64 over {@code rows} rows of a q4nl matrix held in byte arrays:
+     * {@code src} the source values (out-major), {@code w} the weights region, {@code s} a scales
+     * region (header, then the rows' group scales), w' decoded exactly as {@link #dequantizeRow}
+     * does. The converter's error report runs this over every expert weight, so it reads the
+     * header once instead of once per row.
+     */
+    public static double[] errorSums(EncodingSpec spec, float[] src, int rows, int in, byte[] w, byte[] s) {
+        int g = spec.groupSize(), half = g / 2, groups = groups(in, g);
+        MemorySegment seg = MemorySegment.ofArray(s);
+        float[] table = groupScaleTable(base(seg)), c = channelScales(seg, in);
+        int gs = (int) headerBytes(in);
+        double sum = 0, err = 0;
+        for (int o = 0; o < rows; o++) {
+            int xRow = o * in, wRow = o * groups * half;
+            for (int k = 0; k < groups; k++) {
+                float d = table[s[gs + o * groups + k] & 0xff];
+                int i0 = k * g, n = Math.min(g, in - i0), wb = wRow + k * half, x0 = xRow + i0;
+                // the low nibbles (inputs j < G/2), then the high ones
+                for (int j = 0, m = Math.min(half, n); j < m; j++) {
+                    double a = src[x0 + j], e = c[i0 + j] * (d * LEVEL_F[w[wb + j] & 15]) - a;
+                    sum += a * a;
+                    err += e * e;
+                }
+                for (int j = half; j < n; j++) {
+                    double a = src[x0 + j], e = c[i0 + j] * (d * LEVEL_F[(w[wb + j - half] & 0xff) >>> 4]) - a;
+                    sum += a * a;
+                    err += e * e;
+                }
+            }
+        }
+        return new double[] {sum, err};
+    }
 }

@@ -97,9 +97,9 @@ public final class Q4NlEncoder {
         private final float[] absMax;
         private long rows;
 
-        private static final VectorSpecies<Float> STAT_F = FloatVector.SPECIES_128;
+        private static final VectorSpecies<Float> STAT_F = FloatVector.SPECIES_256;
         private static final VectorSpecies<Double> STAT_D = DoubleVector.SPECIES_256;
-        private static final int STAT_LANES = 4;
+        private static final int STAT_LANES = 8;
 
         public ChannelStats(int in) {
             this.in = in;
@@ -117,8 +117,10 @@ public final class Q4NlEncoder {
                 for (int i = 0; i < vec; i += STAT_LANES) {
                     FloatVector v = FloatVector.fromArray(STAT_F, src, b + i);
                     FloatVector.fromArray(STAT_F, absMax, i).max(v.abs()).intoArray(absMax, i);
-                    DoubleVector dv = (DoubleVector) v.convertShape(VectorOperators.F2D, STAT_D, 0);
-                    dv.mul(dv).add(DoubleVector.fromArray(STAT_D, sumSq, i)).intoArray(sumSq, i);
+                    DoubleVector lo = (DoubleVector) v.convertShape(VectorOperators.F2D, STAT_D, 0);
+                    DoubleVector hi = (DoubleVector) v.convertShape(VectorOperators.F2D, STAT_D, 1);
+                    lo.mul(lo).add(DoubleVector.fromArray(STAT_D, sumSq, i)).intoArray(sumSq, i);
+                    hi.mul(hi).add(DoubleVector.fromArray(STAT_D, sumSq, i + 4)).intoArray(sumSq, i + 4);
                 }
                 for (int i = vec; i < in; i++) {
                     float v = src[b + i];

@@ -203,12 +203,14 @@ public final class Q4Nl {
         int gs = (int) headerBytes(in);
         double sum = 0, err = 0;
         DoubleVector vSum = DoubleVector.zero(DoubleVector.SPECIES_256), vErr = vSum;
+        // small inputs: scalar (the Vector API is slow until compiled, see Q4NlEncoder.LANES_FROM)
+        boolean vector = (long) rows * in >= Q4NlEncoder.LANES_FROM;
         for (int o = 0; o < rows; o++) {
             int xRow = o * in, wRow = o * groups * half;
             for (int k = 0; k < groups; k++) {
                 float d = table[s[gs + o * groups + k] & 0xff];
                 int i0 = k * g, n = Math.min(g, in - i0), wb = wRow + k * half, x0 = xRow + i0;
-                if (n == g && half % 16 == 0) {
+                if (vector && n == g && half % 16 == 0) {
                     // 16 codes per step: byte shuffle to int8 levels, widen to floats, then float64 sums
                     for (int j = 0; j < half; j += 16) {
                         ByteVector q = ByteVector.fromArray(ByteVector.SPECIES_128, w, wb + j);

@@ -119,7 +119,7 @@ public final class Q4NlEncoder {
         public ChannelStats addRows(float[] src, int off, int rows) {
             // No check in the loop: a NaN or infinity makes the channel's maximum non-finite, checked below.
             // Lane-wise over channels (each channel's sum still runs over the rows in order).
-            int vec = in / STAT_LANES * STAT_LANES;
+            int vec = (long) rows * in >= LANES_FROM ? in / STAT_LANES * STAT_LANES : 0; // small: scalar (see LANES_FROM)
             for (int r = 0; r < rows; r++) {
                 int b = off + r * in;
                 for (int i = 0; i < vec; i += STAT_LANES) {
@@ -258,8 +258,15 @@ public final class Q4NlEncoder {
      * which path a group takes never changes a byte (Q4NlTest checks it).
      */
     public void encodeRows(float[] src, int srcOff, int rows, byte[] w, int wOff, byte[] s, int sOff) {
-        encodeRows(src, srcOff, rows, w, wOff, s, sOff, true);
+        encodeRows(src, srcOff, rows, w, wOff, s, sOff, (long) rows * in >= LANES_FROM);
     }
+
+    /**
+     * Calls with fewer weights take the scalar path (same bytes): until C2 has compiled the lane
+     * code, the Vector API runs as plain Java objects, 100× slower than scalar code, and small
+     * matrices (test fixtures) would never pay that back. The converter's tiles are ~2M weights.
+     */
+    static final long LANES_FROM = 1 << 18;
 
     /** {@link #encodeRows}; with {@code lanes} false every group takes the scalar definition (tests compare the two). */
     void encodeRows(float[] src, int srcOff, int rows, byte[] w, int wOff, byte[] s, int sOff, boolean lanes) {
@@ -393,10 +400,19 @@ public final class Q4NlEncoder {
         }
     }
 
-    /** The code of the level nearest v (upper one on a midpoint; NaN → 0): the number of boundaries ≤ v. */
-    static int codeOf(float v) {
+    /** The code of the level nearest v (upper one on a midpoint; NaN → 0): the number of boundaries ≤ v (the definition). */
+    static int codeByCount(float v) {
         int c = 0;
         for (float b : BOUNDS) if (v >= b) c++;
+        return c;
+    }
+
+    /** {@link #codeByCount}, computed as the vector passes do: the bucket of v, then its (at most two) boundaries. */
+    static int codeOf(float v) {
+        int q = (int) Math.min(15f, Math.max(0f, Math.fma(v, 0.0625f, 8f)));
+        int c = BUCKET_CODE[q];
+        if (v >= BUCKET_B1F[q]) c++;
+        if (v >= BUCKET_B2F[q]) c++;
         return c;
     }
 
@@ -503,6 +519,10 @@ public final class Q4NlEncoder {
     static final int[] LEVEL_LO = new int[16], LEVEL_1 = new int[16], LEVEL_2 = new int[16],
             CODE_LO = new int[16], CODE_1 = new int[16], CODE_2 = new int[16], BUCKET_B1 = new int[16], BUCKET_B2 = new int[16];
 
+    /** The same per bucket for the scalar path: code below the bucket, its boundaries (NaN: none). */
+    static final int[] BUCKET_CODE = new int[16];
+    static final float[] BUCKET_B1F = new float[16], BUCKET_B2F = new float[16];
+
     static {
         for (int q = 0; q < 16; q++) {
             float edge = 16 * q - 128;
@@ -519,6 +539,9 @@ public final class Q4NlEncoder {
             CODE_2[q] = Float.floatToRawIntBits(Math.min(15, below + 2));
             BUCKET_B1[q] = Float.floatToRawIntBits(inside > 0 ? BOUNDS[below] : Float.NaN);
             BUCKET_B2[q] = Float.floatToRawIntBits(inside > 1 ? BOUNDS[below + 1] : Float.NaN);
+            BUCKET_CODE[q] = below;
+            BUCKET_B1F[q] = Float.intBitsToFloat(BUCKET_B1[q]);
+            BUCKET_B2F[q] = Float.intBitsToFloat(BUCKET_B2[q]);
         }
     }
 

@@ -19,25 +19,24 @@ import jdk.incubator.vector.VectorSpecies;
  *     ({@link #writeHeader}).</li>
  * <li>{@link #encodeRows}: each row independently. Per group of G inputs of {@code x/c}: a scale
  *     search minimising the weighted squared error <em>in the original units</em>, then the
- *     better of the two neighbouring points of the log lattice, then nibble codes.</li>
+ *     nearer (in ratio) of the two neighbouring points of the log lattice, then nibble codes.</li>
  * </ol>
  *
- * <p>The search ({@link #encodeGroup}, the definition): for the two candidate scales
- * {@code d = ±amax/127} (both signs, since the grid is asymmetric) every input gets its nearest
- * level and d is refitted by weighted least squares; the refitted error is
- * {@code Σw·x² − (Σw·x·L)²/Σw·L²}, so one pass gives both candidates. The winner's two
- * neighbouring lattice scales {@code ±S·2^(-k/16)} are then tried exactly (codes re-assigned) and
- * the better one is stored. (Until 2026-11 three candidates per sign were tried,
- * {@code ±amax/127·{0.9, 1, 1.1}}: 3× the work of the search for a difference within the noise
- * of the quant-eval, docs/benchmarks/int4.md.)
+ * <p>The search ({@link #encodeGroup}, the definition): for the candidate scales
+ * {@code d = ±amax/127·{1, 0.9, 1.1}} (both signs, since the grid is asymmetric) every input gets
+ * its nearest level and d is refitted by weighted least squares; the refitted error is
+ * {@code Σw·x² − (Σw·x·L)²/Σw·L²}, so one pass per candidate pair suffices. The winner is
+ * replaced by the nearer in ratio of its two neighbouring lattice scales {@code ±S·2^(-k/16)}.
+ * (Until 2026-11-28 both lattice points were tried exactly, codes re-assigned: two more passes
+ * for 0.6% less RMS error, docs/benchmarks/int4.md.)
  *
  * <p>Error weights: input j of a group counts {@code c[j]² · sqrt(σ² + x_j²)} (σ² = twice the
  * group's mean square of x/c; it leans toward the larger weights, which carry more of the output,
  * as llama.cpp's quantizers do), times an optional importance {@code E[a_j²]} of the input
  * activations over calibration tokens ({@link #prepare}'s {@code importance}).
  *
- * <p>Speed: the nearest level is a chain of 15 compares with the (half-integer) decision
- * boundaries, no table; 8 groups run at once, one per lane of a 256-bit vector
+ * <p>Speed: the nearest level is a bucket lookup (at most two decision boundaries per bucket of
+ * 16 level units), no search; 8 groups run at once, one per lane of a 256-bit vector
  * ({@link #encodeLanes}), so no sum is ever split across lanes.
  *
  * <p>Deterministic: IEEE float operations in a fixed order per group (the vector lanes do exactly
@@ -388,16 +387,12 @@ public final class Q4NlEncoder {
 
     /**
      * Decision boundaries of the grid: the midpoints of consecutive levels (all levels are
-     * integers, so these are exact multiples of 1/2), and the steps between the levels. The vector
-     * code below spells them out as literals (checked against these by Q4NlTest).
+     * integers, so these are exact multiples of 1/2). The bucket tables below are built from them.
      */
-    static final float[] BOUNDS = new float[15], STEPS = new float[15];
+    static final float[] BOUNDS = new float[15];
 
     static {
-        for (int i = 0; i < 15; i++) {
-            BOUNDS[i] = (Q4Nl.level(i) + Q4Nl.level(i + 1)) / 2f;
-            STEPS[i] = Q4Nl.level(i + 1) - Q4Nl.level(i);
-        }
+        for (int i = 0; i < 15; i++) BOUNDS[i] = (Q4Nl.level(i) + Q4Nl.level(i + 1)) / 2f;
     }
 
     /** The code of the level nearest v (upper one on a midpoint; NaN → 0): the number of boundaries ≤ v (the definition). */

@@ -36,12 +36,10 @@ opts=(--model-config "$cfg")
 step cp       "$work/cp"   cp -r "$ckpt" "$work/cp"
 GROK_JAVA_OPTS="-Xmx1g" step int8 "$work/int8" "${grok[@]}" "$work/int8" "${opts[@]}"
 GROK_JAVA_OPTS="-Xmx1g" step int4 "$work/int4" "${grok[@]}" "$work/int4" "${opts[@]}" --experts int4
-# The baseline for int4 (= q4nl): plain absmax/7 q4 at the same group size. (The property only
-# affects --experts q4; with --experts int4 this step used to time q4nl a second time.)
-GROK_JAVA_OPTS="-Xmx1g -Dgrok.convert.q4=absmax" step int4-absmax "$work/int4a" "${grok[@]}" "$work/int4a" "${opts[@]}" --experts q4
+GROK_JAVA_OPTS="-Xmx1g -Dgrok.convert.q4=absmax" step int4-absmax "$work/int4a" "${grok[@]}" "$work/int4a" "${opts[@]}" --experts int4
 step cp2      "$work/cp"   cp -r "$ckpt" "$work/cp"
 cp_secs=$(echo "($(cat "$work/cp.secs") + $(cat "$work/cp2.secs")) / 2" | bc -l)
 for s in int8 int4 int4-absmax; do
   say "$(printf 'ratio %-12s %.2f x cp (cp = mean of the two cp runs, %.1f s)' "$s" "$(echo "$cp_secs / $(cat "$work/$s.secs")" | bc -l)" "$cp_secs")"
 done
-say "$(printf 'int4 (q4nl) / plain absmax q4 time: %.2f' "$(echo "$(cat "$work/int4.secs") / $(cat "$work/int4-absmax.secs")" | bc -l)")"
+say "$(printf 'q4 search / absmax time: %.2f' "$(echo "$(cat "$work/int4.secs") / $(cat "$work/int4-absmax.secs")" | bc -l)")"

@@ -35,9 +35,6 @@ final class ErrorStats {
                     }
                 }
             }
-            case EncodingSpec.Q4NL -> {
-                return grokkit.quant.Q4Nl.errorSums(spec, x, rows, in, w, s);
-            }
             case EncodingSpec.BF16 -> {
                 for (int i = 0; i < rows * in; i++) {
                     double a = x[i];

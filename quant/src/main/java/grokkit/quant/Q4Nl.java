@@ -1,5 +1,10 @@
 package grokkit.quant;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -49,6 +54,9 @@ public final class Q4Nl {
      * the tails; asymmetric since 16 levels cannot include zero symmetrically).
      */
     static final byte[] LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+    /** The levels as a byte shuffle table. */
+    private static final ByteVector LEVEL_BYTES = ByteVector.fromArray(ByteVector.SPECIES_128, LEVELS, 0);
 
     /** The code whose level is nearest zero (used for the padding of a ragged last group). */
     public static final int ZERO_CODE = 8;
@@ -179,5 +187,71 @@ public final class Q4Nl {
                 if (hi < in) dst[hi] = c[hi] * (d * LEVEL_F[b >>> 4]);
             }
         }
+    }
+
+    /**
+     * {Σw², Σ(w'−w)²} in float64 over {@code rows} rows of a q4nl matrix held in byte arrays:
+     * {@code src} the source values (out-major), {@code w} the weights region, {@code s} a scales
+     * region (header, then the rows' group scales), w' decoded exactly as {@link #dequantizeRow}
+     * does. The converter's error report runs this over every expert weight, so it reads the
+     * header once instead of once per row.
+     */
+    public static double[] errorSums(EncodingSpec spec, float[] src, int rows, int in, byte[] w, byte[] s) {
+        int g = spec.groupSize(), half = g / 2, groups = groups(in, g);
+        MemorySegment seg = MemorySegment.ofArray(s);
+        float[] table = groupScaleTable(base(seg)), c = channelScales(seg, in);
+        int gs = (int) headerBytes(in);
+        double sum = 0, err = 0;
+        DoubleVector vSum = DoubleVector.zero(DoubleVector.SPECIES_256), vErr = vSum;
+        // small inputs: scalar (the Vector API is slow until compiled, see Q4NlEncoder.LANES_FROM)
+        boolean vector = (long) rows * in >= Q4NlEncoder.LANES_FROM;
+        for (int o = 0; o < rows; o++) {
+            int xRow = o * in, wRow = o * groups * half;
+            for (int k = 0; k < groups; k++) {
+                float d = table[s[gs + o * groups + k] & 0xff];
+                int i0 = k * g, n = Math.min(g, in - i0), wb = wRow + k * half, x0 = xRow + i0;
+                if (vector && n == g && half % 16 == 0) {
+                    // 16 codes per step: byte shuffle to int8 levels, widen to floats, then float64 sums
+                    for (int j = 0; j < half; j += 16) {
+                        ByteVector q = ByteVector.fromArray(ByteVector.SPECIES_128, w, wb + j);
+                        ByteVector lo = q.and((byte) 0x0F).selectFrom(LEVEL_BYTES), hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(LEVEL_BYTES);
+                        for (int part = 0; part < 2; part++) {
+                            int il = i0 + j + 8 * part, ih = il + half;
+                            FloatVector rl = ((FloatVector) lo.convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, part)).mul(d).mul(FloatVector.fromArray(FloatVector.SPECIES_256, c, il));
+                            FloatVector rh = ((FloatVector) hi.convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, part)).mul(d).mul(FloatVector.fromArray(FloatVector.SPECIES_256, c, ih));
+                            FloatVector al = FloatVector.fromArray(FloatVector.SPECIES_256, src, xRow + il), ah = FloatVector.fromArray(FloatVector.SPECIES_256, src, xRow + ih);
+                            for (int h = 0; h < 2; h++) {
+                                DoubleVector a = (DoubleVector) al.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, h);
+                                DoubleVector e = ((DoubleVector) rl.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, h)).sub(a);
+                                vSum = a.fma(a, vSum);
+                                vErr = e.fma(e, vErr);
+                                a = (DoubleVector) ah.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, h);
+                                e = ((DoubleVector) rh.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, h)).sub(a);
+                                vSum = a.fma(a, vSum);
+                                vErr = e.fma(e, vErr);
+                            }
+                        }
+                    }
+                    continue;
+                }
+                // the low nibbles (inputs j < G/2), then the high ones
+                for (int j = 0, m = Math.min(half, n); j < m; j++) {
+                    double a = src[x0 + j], e = c[i0 + j] * (d * LEVEL_F[w[wb + j] & 15]) - a;
+                    sum += a * a;
+                    err += e * e;
+                }
+                for (int j = half; j < n; j++) {
+                    double a = src[x0 + j], e = c[i0 + j] * (d * LEVEL_F[(w[wb + j - half] & 0xff) >>> 4]) - a;
+                    sum += a * a;
+                    err += e * e;
+                }
+            }
+        }
+        // lane sums in a fixed order: deterministic
+        for (int l = 0; l < 4; l++) {
+            sum += vSum.lane(l);
+            err += vErr.lane(l);
+        }
+        return new double[] {sum, err};
     }
 }

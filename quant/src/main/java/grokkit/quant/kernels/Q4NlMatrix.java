@@ -121,8 +121,14 @@ public final class Q4NlMatrix extends SegmentMatrix {
         float[] xc = scaleInput(x);
         int o = from;
         if (PERMUTE && half % L == 0 && fullGroups > 0) {
+            // Short rows are visited page-strided, as in Int8GroupMatrix (see its rowStride).
             float[] sc = new float[4 * groups];
-            for (; o + 4 <= to; o += 4) rows4(xc, y, o, sc);
+            int stride = rowBytes >= Int8GroupMatrix.PAGE ? 1 : Int8GroupMatrix.rowStride((int) rowBytes);
+            for (int s = stride; s >= 1; s >>= 1) {
+                for (; o + 4 * s <= to; o += 4 * s) {
+                    for (int p = 0; p < s; p++) rows4(xc, y, o + p, s, sc);
+                }
+            }
         }
         for (; o < to; o++) y[o] = row(xc, o);
     }
@@ -143,20 +149,22 @@ public final class Q4NlMatrix extends SegmentMatrix {
     }
 
     /**
-     * Four rows over the full groups, one flat int-counted loop over 16-byte vectors (32
+     * Four rows o, o+s, o+2s, o+3s over the full groups, one flat int-counted loop over 16-byte vectors (32
      * weights per row, x read in place) that applies the group scales at group boundaries (see
      * docs/KERNELS.md on why flat); a ragged last group is added by the scalar path. Each row is
      * read through its own slice with int offsets below the loop bound, which lets C2 drop
      * most per-load bounds checks and spills (~10% faster hot than offsets into the whole region).
      */
-    private void rows4(float[] xc, float[] y, int o, float[] sc) {
-        long c0 = (long) o * groups;
-        for (int k = 0; k < 4 * groups; k++) sc[k] = scale(c0 + k);
+    private void rows4(float[] xc, float[] y, int o, int s, float[] sc) {
+        for (int r = 0; r < 4; r++) {
+            long c = (long) (o + r * s) * groups;
+            for (int g = 0; g < groups; g++) sc[r * groups + g] = scale(c + g);
+        }
         int k1 = groups, k2 = 2 * groups, k3 = 3 * groups;
         int n = fullGroups * (half / L);
         long len = (long) n * L;
-        MemorySegment m0 = weights.asSlice(o * rowBytes, len), m1 = weights.asSlice((o + 1) * rowBytes, len);
-        MemorySegment m2 = weights.asSlice((o + 2) * rowBytes, len), m3 = weights.asSlice((o + 3) * rowBytes, len);
+        MemorySegment m0 = weights.asSlice(o * rowBytes, len), m1 = weights.asSlice((o + s) * rowBytes, len);
+        MemorySegment m2 = weights.asSlice((o + 2 * s) * rowBytes, len), m3 = weights.asSlice((o + 3 * s) * rowBytes, len);
         FloatVector zero = FloatVector.zero(F);
         FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
@@ -181,9 +189,9 @@ public final class Q4NlMatrix extends SegmentMatrix {
             }
         }
         y[o] = a0.reduceLanes(VectorOperators.ADD) + tail(xc, o, sc, 0);
-        y[o + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(xc, o + 1, sc, k1);
-        y[o + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(xc, o + 2, sc, k2);
-        y[o + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(xc, o + 3, sc, k3);
+        y[o + s] = a1.reduceLanes(VectorOperators.ADD) + tail(xc, o + s, sc, k1);
+        y[o + 2 * s] = a2.reduceLanes(VectorOperators.ADD) + tail(xc, o + 2 * s, sc, k2);
+        y[o + 3 * s] = a3.reduceLanes(VectorOperators.ADD) + tail(xc, o + 3 * s, sc, k3);
     }
 
     /** The ragged last group of row o, if any (scalar). */

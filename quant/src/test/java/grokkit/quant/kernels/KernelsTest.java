@@ -60,7 +60,12 @@ class KernelsTest {
                 Arguments.of(EncodingSpec.int8RowBlock(1536, 8), 1536, 11),
                 Arguments.of(EncodingSpec.int8RowBlock(2100, 1), 2100, 5),
                 Arguments.of(EncodingSpec.int8RowBlock(96, 1), 96, 1),
+                // short rows, enough of them for the page-strided row blocks (stride 2 and 4) and their tails
+                Arguments.of(EncodingSpec.int8RowBlock(2048, 1), 2048, 45),
+                Arguments.of(EncodingSpec.int8RowBlock(1024, 8), 1024, 77),
                 Arguments.of(EncodingSpec.q8(32, "f16"), 96, 11),
+                Arguments.of(EncodingSpec.q8(32, "f16"), 1024, 70),
+                Arguments.of(EncodingSpec.q8(32, "bf16"), 2048, 37),
                 Arguments.of(EncodingSpec.q8(64, "bf16"), 192, 10),
                 Arguments.of(EncodingSpec.q8(128, "f16"), 1152, 6),
                 Arguments.of(EncodingSpec.q8(40, "bf16"), 120, 5),

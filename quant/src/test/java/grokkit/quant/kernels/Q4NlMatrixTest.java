@@ -62,7 +62,7 @@ class Q4NlMatrixTest {
     }
 
     @ParameterizedTest(name = "G={0} in={1} out={2}")
-    @CsvSource({"32,256,37", "64,512,9", "32,344,11", "128,384,5", "16,96,7", "32,20,3", "32,2080,9", "64,1100,6"})
+    @CsvSource({"32,256,37", "64,512,9", "32,344,11", "128,384,5", "16,96,7", "32,20,3", "32,2080,9", "64,1100,6", "32,2048,45", "32,1024,70", "32,2080,37"})
     void matvecMatmulAndColumnsAgreeWithTheScalarReference(int g, int in, int out, @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
         EncodingSpec spec = EncodingSpec.q4nl(g);
         try (Arena arena = Arena.ofConfined()) {

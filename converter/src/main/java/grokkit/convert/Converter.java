@@ -104,7 +104,6 @@ public final class Converter {
             im.put("file", opts.imatrix().getFileName().toString());
             im.put("sha256", imatrix.sha256());
             im.put("calibration", imatrix.calibration());
-            out.println("q4nl expert error weighted by importance matrix " + opts.imatrix() + " (sha256 " + imatrix.sha256() + ")");
         }
 
         Result done = prepareOutputDir(outDir, conversion, start);
@@ -147,6 +146,8 @@ public final class Converter {
         }
         if (tokenizerName != null) copyTokenizer(opts.tokenizer(), outDir.resolve(tokenizerName));
         ConversionReport report = ConversionReport.of(entries);
+        if (imatrix != null)
+            report = report.withImatrix(new ConversionReport.ImatrixUse(opts.imatrix().getFileName().toString(), imatrix.sha256(), imatrix.calibration()));
         writeFile(outDir.resolve(ConversionReport.FILE_NAME), report.toBytes());
         Manifest manifest = new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, src.config().toJson(), tokenizerName,
                 conversion, Manifest.ALIGNMENT, plan.shards(), records);

@@ -82,6 +82,10 @@ class ImatrixCommandTest {
         assertThat(conv.get("imatrix").get("file").asText()).isEqualTo("cal.imatrix.json");
         assertThat(conv.get("imatrix").get("sha256").asText()).isEqualTo(m.sha256());
         assertThat(new ObjectMapper().readTree(plain.resolve("manifest.json").toFile()).get("conversion").has("imatrix")).isFalse();
+        JsonNode report = new ObjectMapper().readTree(a.resolve("conversion-report.json").toFile());
+        assertThat(report.get("imatrix").get("sha256").asText()).isEqualTo(m.sha256());
+        assertThat(new ObjectMapper().readTree(plain.resolve("conversion-report.json").toFile()).has("imatrix")).isFalse();
+        assertThat(out.toString()).contains("weighted by importance matrix cal.imatrix.json");
         assertThat(run("check", a.toString())).as(err.toString()).isZero();
 
         // Text calibration through the fixture's tokenizer.

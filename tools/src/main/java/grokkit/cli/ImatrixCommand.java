@@ -84,6 +84,8 @@ public final class ImatrixCommand implements Callable<Integer> {
             if (input.text != null) {
                 Path tok = tokenizerFile != null ? tokenizerFile : manifestTokenizer(weights);
                 SentencePieceTokenizer t = SentencePieceTokenizer.load(tok);
+                if (t.vocabSize() != weights.config().vocabSize())
+                    throw new BadInputException("tokenizer " + tok + " has " + t.vocabSize() + " pieces, the model's vocabulary has " + weights.config().vocabSize());
                 String text = readText(input.text);
                 int[] ids = t.encode(text);
                 int[] all = new int[ids.length + 1];

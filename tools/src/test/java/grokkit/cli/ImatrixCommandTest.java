@@ -123,6 +123,12 @@ class ImatrixCommandTest {
         assertThat(run("imatrix", int8.toString(), "--text", tmp.resolve("none.txt").toString(), "--tokenizer", TOKENIZER.toString(),
                 "--out", tmp.resolve("q.json").toString())).isEqualTo(ExitCodes.BAD_INPUT);
         assertThat(err.toString()).contains("none.txt");
+        // A tokenizer whose vocabulary is not the model's.
+        Files.writeString(tmp.resolve("t.txt"), "some text");
+        Path bpe = ROOT.resolve("golden-tests/fixtures/tokenizer/tok-bpe.model");
+        assertThat(run("imatrix", int8.toString(), "--text", tmp.resolve("t.txt").toString(), "--tokenizer", bpe.toString(),
+                "--out", tmp.resolve("q.json").toString())).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains("tok-bpe.model", "pieces");
         assertThat(tmp.resolve("q.json")).doesNotExist();
     }
 }

@@ -23,11 +23,26 @@ import java.util.Map;
  * {@code rel_rms = sqrt(Σ(w'−w)² / Σw²)}, {@code sqnr_db = 10·log10(Σw² / Σ(w'−w)²)}.
  * Contains no timings, so the same conversion gives the same bytes.
  */
-@JsonPropertyOrder({"summary", "by_encoding", "worst", "tensors"})
+@JsonPropertyOrder({"summary", "imatrix", "by_encoding", "worst", "tensors"})
 public record ConversionReport(@JsonProperty("summary") Summary summary,
                                @JsonProperty("by_encoding") List<EncodingRow> byEncoding,
                                @JsonProperty("worst") List<Entry> worst,
-                               @JsonProperty("tensors") List<Entry> tensors) {
+                               @JsonProperty("tensors") List<Entry> tensors,
+                               @JsonProperty("imatrix") @JsonInclude(JsonInclude.Include.NON_NULL) ImatrixUse imatrix) {
+
+    /** The importance matrix that weighted the q4nl error ({@code --imatrix}); absent without one. */
+    public record ImatrixUse(@JsonProperty("file") String file, @JsonProperty("sha256") String sha256,
+                             @JsonProperty("calibration") String calibration) {}
+
+    /** Without an importance matrix. */
+    public ConversionReport(Summary summary, List<EncodingRow> byEncoding, List<Entry> worst, List<Entry> tensors) {
+        this(summary, byEncoding, worst, tensors, null);
+    }
+
+    /** The same report, recording the importance matrix used. */
+    ConversionReport withImatrix(ImatrixUse use) {
+        return new ConversionReport(summary, byEncoding, worst, tensors, use);
+    }
 
     public static final String FILE_NAME = "conversion-report.json";
     static final int WORST = 10;
@@ -127,6 +142,9 @@ public record ConversionReport(@JsonProperty("summary") Summary summary,
                     r.bitsPerWeight(), r.relRms() == null ? "lossless" : String.format(Locale.ROOT, "%.3e", r.relRms()),
                     r.sqnrDb() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.sqnrDb())));
         sb.append(String.format(Locale.ROOT, "%-14s %8d %16d %16d %6.3f%n", "total", summary.records(), summary.params(), summary.bytes(), summary.bitsPerWeight()));
+        if (imatrix != null)
+            sb.append("q4nl error weighted by importance matrix ").append(imatrix.file()).append(" (sha256 ").append(imatrix.sha256())
+                    .append("; ").append(imatrix.calibration()).append(")\n");
         if (!worst.isEmpty()) {
             sb.append("worst re-quantized tensors (relative RMS error):\n");
             for (Entry e : worst)

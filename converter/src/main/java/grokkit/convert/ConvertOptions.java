@@ -24,9 +24,17 @@ import java.util.regex.Pattern;
  * @param threads    worker threads
  * @param shardSize  maximum shard size in bytes (a single larger tensor gets a shard of its own)
  * @param resume     keep completed shards whose checksums verify
+ * @param imatrix    an importance matrix index ({@code grok imatrix}) weighting the q4nl error of
+ *                   the experts, or null (unweighted)
  */
 public record ConvertOptions(String experts, String attention, String embeddings, int groupSize,
-                             Path tokenizer, int threads, long shardSize, boolean resume) {
+                             Path tokenizer, int threads, long shardSize, boolean resume, Path imatrix) {
+    /** Without an importance matrix. */
+    public ConvertOptions(String experts, String attention, String embeddings, int groupSize,
+                          Path tokenizer, int threads, long shardSize, boolean resume) {
+        this(experts, attention, embeddings, groupSize, tokenizer, threads, shardSize, resume, null);
+    }
+
     public static final long DEFAULT_SHARD_SIZE = 4L << 30;
     public static final int DEFAULT_GROUP_SIZE = 32;
     /**
@@ -58,14 +66,15 @@ public record ConvertOptions(String experts, String attention, String embeddings
                 Runtime.getRuntime().availableProcessors(), DEFAULT_SHARD_SIZE, false);
     }
 
-    public ConvertOptions withExperts(String v) { return new ConvertOptions(v, attention, embeddings, groupSize, tokenizer, threads, shardSize, resume); }
-    public ConvertOptions withAttention(String v) { return new ConvertOptions(experts, v, embeddings, groupSize, tokenizer, threads, shardSize, resume); }
-    public ConvertOptions withEmbeddings(String v) { return new ConvertOptions(experts, attention, v, groupSize, tokenizer, threads, shardSize, resume); }
-    public ConvertOptions withGroupSize(int v) { return new ConvertOptions(experts, attention, embeddings, v, tokenizer, threads, shardSize, resume); }
-    public ConvertOptions withTokenizer(Path v) { return new ConvertOptions(experts, attention, embeddings, groupSize, v, threads, shardSize, resume); }
-    public ConvertOptions withThreads(int v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, v, shardSize, resume); }
-    public ConvertOptions withShardSize(long v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, threads, v, resume); }
-    public ConvertOptions withResume(boolean v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, threads, shardSize, v); }
+    public ConvertOptions withExperts(String v) { return new ConvertOptions(v, attention, embeddings, groupSize, tokenizer, threads, shardSize, resume, imatrix); }
+    public ConvertOptions withAttention(String v) { return new ConvertOptions(experts, v, embeddings, groupSize, tokenizer, threads, shardSize, resume, imatrix); }
+    public ConvertOptions withEmbeddings(String v) { return new ConvertOptions(experts, attention, v, groupSize, tokenizer, threads, shardSize, resume, imatrix); }
+    public ConvertOptions withGroupSize(int v) { return new ConvertOptions(experts, attention, embeddings, v, tokenizer, threads, shardSize, resume, imatrix); }
+    public ConvertOptions withTokenizer(Path v) { return new ConvertOptions(experts, attention, embeddings, groupSize, v, threads, shardSize, resume, imatrix); }
+    public ConvertOptions withThreads(int v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, v, shardSize, resume, imatrix); }
+    public ConvertOptions withShardSize(long v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, threads, v, resume, imatrix); }
+    public ConvertOptions withImatrix(Path v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, threads, shardSize, resume, v); }
+    public ConvertOptions withResume(boolean v) { return new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer, threads, shardSize, v, imatrix); }
 
     /** Throws a {@link BadInputException} naming the option that is wrong. */
     public void validate() throws BadInputException {
@@ -76,6 +85,8 @@ public record ConvertOptions(String experts, String attention, String embeddings
         if (groupSize != 32 && groupSize != 64 && groupSize != 128) throw new BadInputException("--group-size must be 32, 64 or 128, got " + groupSize);
         if (threads < 1) throw new BadInputException("--threads must be at least 1, got " + threads);
         if (shardSize < 4096) throw new BadInputException("--shard-size must be at least 4096 bytes, got " + shardSize + " bytes");
+        if (imatrix != null && !encodingFor(experts, 2 * groupSize, 1).name().equals(EncodingSpec.Q4NL))
+            throw new BadInputException("--imatrix " + imatrix + ": only q4nl experts (--experts int4 or q4nl) use an importance matrix, got --experts " + experts);
     }
 
     /**

@@ -58,6 +58,8 @@ public final class Converter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final ConvertOptions opts;
+    /** The importance matrix of {@code --imatrix}, read by {@link #convert}; null without one. */
+    private grokkit.quant.Imatrix imatrix;
     private final PrintWriter out;
     private final boolean terminal;
     private final ConvertHooks hooks;
@@ -83,13 +85,26 @@ public final class Converter {
         opts.validate();
         if (opts.tokenizer() != null && !Files.isRegularFile(opts.tokenizer()))
             throw new BadInputException("--tokenizer " + opts.tokenizer() + ": no such file");
+        imatrix = null;
+        if (opts.imatrix() != null) {
+            imatrix = grokkit.quant.Imatrix.read(opts.imatrix());
+            grokkit.model.ModelConfig mc = src.config();
+            imatrix.checkModel(opts.imatrix(), mc.numLayers(), mc.numExperts(), mc.embSize(), mc.ffnSize());
+        }
         List<String> notes = new ArrayList<>();
         List<OutputTensor> outputs = OutputPlanner.plan(src, opts, notes);
         for (String n : notes) out.println("note: " + n);
         ShardPlanner.Plan plan = ShardPlanner.plan(outputs.stream().map(OutputTensor::planned).toList(), opts.shardSize());
-        String fingerprint = fingerprint(src, outputs, plan);
+        String fingerprint = fingerprint(src, outputs, plan, imatrix == null ? null : imatrix.sha256());
         String tokenizerName = opts.tokenizer() == null ? null : opts.tokenizer().getFileName().toString();
         ObjectNode conversion = opts.toManifestJson();
+        if (imatrix != null) {
+            // Only with --imatrix: manifests of unweighted conversions stay as they were.
+            ObjectNode im = conversion.putObject("imatrix");
+            im.put("file", opts.imatrix().getFileName().toString());
+            im.put("sha256", imatrix.sha256());
+            im.put("calibration", imatrix.calibration());
+        }
 
         Result done = prepareOutputDir(outDir, conversion, start);
         if (done != null) return done;
@@ -131,6 +146,8 @@ public final class Converter {
         }
         if (tokenizerName != null) copyTokenizer(opts.tokenizer(), outDir.resolve(tokenizerName));
         ConversionReport report = ConversionReport.of(entries);
+        if (imatrix != null)
+            report = report.withImatrix(new ConversionReport.ImatrixUse(opts.imatrix().getFileName().toString(), imatrix.sha256(), imatrix.calibration()));
         writeFile(outDir.resolve(ConversionReport.FILE_NAME), report.toBytes());
         Manifest manifest = new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, src.config().toJson(), tokenizerName,
                 conversion, Manifest.ALIGNMENT, plan.shards(), records);
@@ -214,7 +231,7 @@ public final class Converter {
         List<TensorRecord> records = new ArrayList<>();
         List<ConversionReport.Entry> entries = new ArrayList<>();
         ArrayDeque<TileTask> tasks = new ArrayDeque<>();
-        for (int i = 0; i < outputs.size(); i++) tasks.addAll(TileTask.split(i, outputs.get(i)));
+        for (int i = 0; i < outputs.size(); i++) tasks.addAll(TileTask.split(i, outputs.get(i), importanceOf(outputs.get(i))));
         // The next record's preparation (q4nl statistics) starts when this record's first tile is
         // submitted, and runs on a free worker while this record's tiles are encoded.
         java.util.Map<TileTask, Runnable> ahead = new java.util.IdentityHashMap<>();
@@ -361,10 +378,30 @@ public final class Converter {
         return sum;
     }
 
-    /** A digest of everything that determines the output bytes (options, config, source shapes, plan). */
-    private static String fingerprint(ConversionSource src, List<OutputTensor> outputs, ShardPlanner.Plan plan) {
+    private static final java.util.regex.Pattern LAYER = java.util.regex.Pattern.compile("transformer/decoder_layer_(\\d+)/(.*)");
+
+    /**
+     * The q4nl error weights of an expert matrix from the importance matrix (per input: the
+     * gate/up input for moe/linear and moe/linear_v, the down input for moe/linear_1); null for
+     * every other record or without {@code --imatrix}.
+     */
+    private float[] importanceOf(OutputTensor o) {
+        if (imatrix == null || o.expert() == null || !o.spec().name().equals(grokkit.quant.EncodingSpec.Q4NL)) return null;
+        java.util.regex.Matcher m = LAYER.matcher(o.name());
+        if (!m.matches()) return null;
+        int layer = Integer.parseInt(m.group(1));
+        return switch (m.group(2)) {
+            case grokkit.model.ParamNames.MOE_LINEAR, grokkit.model.ParamNames.MOE_LINEAR_V -> imatrix.importance(layer, o.expert(), false);
+            case grokkit.model.ParamNames.MOE_LINEAR_1 -> imatrix.importance(layer, o.expert(), true);
+            default -> null;
+        };
+    }
+
+    /** A digest of everything that determines the output bytes (options, config, source shapes, plan, importance matrix). */
+    private static String fingerprint(ConversionSource src, List<OutputTensor> outputs, ShardPlanner.Plan plan, String imatrixSha) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format_version", Manifest.FORMAT_VERSION);
+        if (imatrixSha != null) root.put("imatrix", imatrixSha);
         root.set("config", src.config().toJson());
         ArrayNode srcs = root.putArray("source");
         for (SourceTensor t : src.tensors()) srcs.add(t.name() + " " + t.weight() + (t.scales() == null ? "" : " " + t.scales()));

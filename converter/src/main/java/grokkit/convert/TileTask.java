@@ -70,10 +70,15 @@ final class TileTask implements Callable<TileTask.Tile> {
 
     /** The tiles of one record, in order. */
     static List<TileTask> split(int tensor, OutputTensor ot) {
+        return split(tensor, ot, null);
+    }
+
+    /** As {@link #split(int, OutputTensor)}, a q4nl record's error weighted per input by {@code importance} (or null). */
+    static List<TileTask> split(int tensor, OutputTensor ot, float[] importance) {
         int in = ot.view().in, out = ot.view().out;
         int step = Math.max(1, Math.min(out, Converter.TILE_ELEMENTS / in));
         List<TileTask> tiles = new ArrayList<>();
-        Q4NlPrep prep = ot.spec().name().equals(EncodingSpec.Q4NL) ? new Q4NlPrep(ot, step) : null;
+        Q4NlPrep prep = ot.spec().name().equals(EncodingSpec.Q4NL) ? new Q4NlPrep(ot, step, importance) : null;
         for (int o = 0; o < out; o += step) tiles.add(new TileTask(tensor, ot, o, Math.min(step, out - o), prep));
         return tiles;
     }
@@ -101,11 +106,13 @@ final class TileTask implements Callable<TileTask.Tile> {
     static final class Q4NlPrep {
         private final OutputTensor ot;
         private final int step;
+        private final float[] importance;
         private Q4NlEncoder encoder;
 
-        Q4NlPrep(OutputTensor ot, int step) {
+        Q4NlPrep(OutputTensor ot, int step, float[] importance) {
             this.ot = ot;
             this.step = step;
+            this.importance = importance;
         }
 
         synchronized Q4NlEncoder get(Scratch sc) {
@@ -118,7 +125,7 @@ final class TileTask implements Callable<TileTask.Tile> {
                     v.readFloats(o, rows, x, sc.bytes(Math.max(rows * v.in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
                     stats.addRows(x, 0, rows);
                 }
-                encoder = Q4NlEncoder.prepare(ot.spec(), stats, null);
+                encoder = Q4NlEncoder.prepare(ot.spec(), stats, importance);
             }
             return encoder;
         }

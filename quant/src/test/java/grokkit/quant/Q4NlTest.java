@@ -190,6 +190,22 @@ class Q4NlTest {
         assertThat(weightedError(src, weighted, imp)).isLessThan(0.9 * weightedError(src, plain, imp));
     }
 
+    @Test
+    void uniformImportanceIsTheUnweightedEncodingByteForByte() {
+        // in 520 at G 32: lane blocks, leftover groups and a ragged last group; large enough for the lane path.
+        int in = 520, out = 512;
+        float[] src = heavyRows(out, in, 11);
+        float[] ones = new float[in];
+        java.util.Arrays.fill(ones, 1f);
+        Encoded plain = encode(SPEC, null, src, in, out), uniform = encode(SPEC, ones, src, in, out);
+        assertThat(uniform.weights).isEqualTo(plain.weights);
+        assertThat(uniform.scales).isEqualTo(plain.scales);
+        // ... and a non-uniform importance does change bytes (the weights reach the search).
+        float[] imp = ones.clone();
+        for (int i = 0; i < in; i += 3) imp[i] = 20f;
+        assertThat(encode(SPEC, imp, src, in, out).scales).isNotEqualTo(plain.scales);
+    }
+
     static double weightedError(float[] src, float[] q, float[] imp) {
         int in = imp.length;
         double e = 0;

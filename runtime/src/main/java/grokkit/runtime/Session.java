@@ -32,6 +32,8 @@ public final class Session implements AutoCloseable {
     private final long[] phaseNanos = new long[Phase.values().length];
     private long mark;
     private Buffers buffers;
+    /** Sees the expert products' inputs, or null (the default). */
+    private ActivationObserver observer;
 
     Session(GrokModel model) {
         this.model = model;
@@ -62,6 +64,11 @@ public final class Session implements AutoCloseable {
     /** Tokens that still fit before the context limit. */
     public int remaining() {
         return model.maxContext() - position;
+    }
+
+    /** Shows the inputs of every expert product from now on to {@code o} (null: none). */
+    public void observe(ActivationObserver o) {
+        this.observer = o;
     }
 
     /** Forgets every token (keeps the cache's memory for reuse). */
@@ -265,7 +272,7 @@ public final class Session implements AutoCloseable {
         // MoE block.
         for (int t = 0; t < count; t++) Ops.rmsNorm(h[t], w.normPreMoe(), eps, b.xn[t]);
         lap(Phase.NORMS);
-        moe(w, b, count);
+        moe(l, w, b, count);
         for (int t = 0; t < count; t++) {
             Ops.rmsNorm(b.proj[t], w.normPostMoe(), eps, b.proj[t]);
             for (int i = 0; i < emb; i++) h[t][i] += b.proj[t][i];
@@ -329,7 +336,7 @@ public final class Session implements AutoCloseable {
      * expert so each selected expert runs one product over all its tokens; unselected experts
      * are never read. Two dispatches: gate·up·gelu, then down and the gated sum.
      */
-    private void moe(LayerWeights w, Buffers b, int count) {
+    private void moe(int layer, LayerWeights w, Buffers b, int count) {
         float[][] x = b.xn;
         int[][] chosen = b.chosen;
         float[][] gates = b.gates;
@@ -373,7 +380,10 @@ public final class Session implements AutoCloseable {
             }
         }
         lap(Phase.ROUTER);
+        ActivationObserver obs = observer;
+        if (obs != null) for (int e = 0; e < experts; e++) if (tokensOf[e] > 0) obs.expertInput(layer, e, xs[slotOf[e]]);
         par.gatedMatmuls(gate, upM, xs, hs, us);
+        if (obs != null) for (int e = 0; e < experts; e++) if (tokensOf[e] > 0) obs.downInput(layer, e, hs[slotOf[e]]);
         lap(Phase.EXPERT_UP);
         par.combinedMatmuls(down, hs, os, b.expertOut, gates, b.proj);
         lap(Phase.EXPERT_DOWN);

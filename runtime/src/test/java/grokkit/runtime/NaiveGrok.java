@@ -19,6 +19,22 @@ final class NaiveGrok {
     private NaiveGrok() {}
 
     static double[][] forward(ModelWeights w, int[] tokens) {
+        return forward(w, tokens, null);
+    }
+
+    /**
+     * Per (layer·experts + expert): Σx² of the gate/up input, Σh² of the down input, and the
+     * tokens routed to the expert, over the tokens that selected it (the imatrix definition).
+     */
+    record ExpertStats(double[][] in, double[][] down, long[][] tokens) {
+        ExpertStats(ModelConfig c) {
+            this(new double[c.numLayers() * c.numExperts()][c.embSize()], new double[c.numLayers() * c.numExperts()][c.ffnSize()],
+                    new long[c.numLayers()][c.numExperts()]);
+        }
+    }
+
+    /** {@link #forward(ModelWeights, int[])}, adding the expert input statistics to {@code stats} (if not null). */
+    static double[][] forward(ModelWeights w, int[] tokens, ExpertStats stats) {
         ModelConfig c = w.config();
         int T = tokens.length, emb = c.embSize(), d = c.keySize(), H = c.numQHeads(), KV = c.numKvHeads();
         double[][] h = new double[T][emb];
@@ -58,11 +74,12 @@ final class NaiveGrok {
             add(h, o);
             xn = rms(h, w.vector(ParamNames.layer(l, ParamNames.NORM_PRE_MOE)), c.rmsNormEps());
             double[][] probs = mm(xn, w.matrix(ParamNames.layer(l, ParamNames.ROUTER)));
-            double[][][] all = new double[c.numExperts()][][];
+            double[][][] all = new double[c.numExperts()][][], hidden = new double[c.numExperts()][][];
             for (int e = 0; e < c.numExperts(); e++) {
                 double[][] a = mm(xn, w.expert(ParamNames.layer(l, ParamNames.MOE_LINEAR), e));
                 double[][] b = mm(xn, w.expert(ParamNames.layer(l, ParamNames.MOE_LINEAR_V), e));
                 for (int t = 0; t < T; t++) for (int i = 0; i < a[t].length; i++) a[t][i] = b[t][i] * gelu(a[t][i]);
+                hidden[e] = a;
                 all[e] = mm(a, w.expert(ParamNames.layer(l, ParamNames.MOE_LINEAR_1), e));
             }
             double[][] moe = new double[T][emb];
@@ -74,6 +91,12 @@ final class NaiveGrok {
                 for (int s = 0; s < c.numSelectedExperts(); s++) {
                     int e = order[s];
                     for (int i = 0; i < emb; i++) moe[t][i] += p[e] * all[e][t][i];
+                    if (stats != null) {
+                        int r = l * c.numExperts() + e;
+                        for (int i = 0; i < emb; i++) stats.in()[r][i] += xn[t][i] * xn[t][i];
+                        for (int i = 0; i < c.ffnSize(); i++) stats.down()[r][i] += hidden[e][t][i] * hidden[e][t][i];
+                        stats.tokens()[l][e]++;
+                    }
                 }
             }
             add(h, rms(moe, w.vector(ParamNames.layer(l, ParamNames.NORM_POST_MOE)), c.rmsNormEps()));

@@ -73,11 +73,16 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted conversion: keep completed shards whose checksums verify.")
     boolean resume;
 
+    @Option(names = "--imatrix", paramLabel = "FILE",
+            description = {"An importance matrix (grok imatrix): weight the q4nl experts' error per input channel by the",
+                    "mean squared input seen on calibration text. Only with --experts int4 or q4nl."})
+    Path imatrix;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         ConvertOptions opts = new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer,
-                threads == null ? Runtime.getRuntime().availableProcessors() : threads, ConvertOptions.parseSize(shardSize), resume);
+                threads == null ? Runtime.getRuntime().availableProcessors() : threads, ConvertOptions.parseSize(shardSize), resume, imatrix);
         opts.validate();
         ModelConfig.Parsed given = null;
         if (modelConfig != null) {

@@ -27,6 +27,7 @@ import java.nio.file.NoSuchFileException;
                 RunCommand.class,
                 InspectCommand.class,
                 QuantEvalCommand.class,
+                ImatrixCommand.class,
         })
 public final class GrokCli {
 

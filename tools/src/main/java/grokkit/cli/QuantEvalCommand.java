@@ -12,6 +12,7 @@ import grokkit.errors.BadInputException;
 import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
 import grokkit.runtime.GrokModel;
+import grokkit.runtime.ImatrixCollector;
 import grokkit.runtime.RuntimeOptions;
 import grokkit.shard.Manifest;
 import grokkit.shard.ShardedModel;
@@ -60,9 +61,18 @@ public final class QuantEvalCommand implements Callable<Integer> {
     @Option(names = "--model-config", paramLabel = "FILE", description = "Model configuration JSON (default: CKPT_DIR/config.json if present).")
     Path modelConfig;
 
-    @Option(names = "--variants", defaultValue = "q4_0,q4,q4nl", split = ",", paramLabel = "LIST",
-            description = "Expert encodings to compare (--experts values of grok convert; default ${DEFAULT-VALUE}). The first is the baseline of the ratios.")
+    @Option(names = "--variants", defaultValue = "q4_0,q4,q4nl,q4nl+imatrix", split = ",", paramLabel = "LIST",
+            description = {"Expert encodings to compare (--experts values of grok convert; default ${DEFAULT-VALUE}). The first is the baseline of the ratios.",
+                    "X+imatrix (X = q4nl or int4): X converted with an importance matrix collected on the int8 model over --calibration."})
     List<String> variants;
+
+    /** The suffix of a variant converted with an importance matrix. */
+    static final String IMATRIX_SUFFIX = "+imatrix";
+
+    @Option(names = "--calibration", paramLabel = "FILE_OR_LIST",
+            description = {"Calibration tokens of the +imatrix variants (as grok imatrix --tokens). Default: 16 sequences of",
+                    "--length random tokens from seed --seed + 1, disjoint from the evaluation prompts' seed."})
+    String calibration;
 
     @Option(names = "--prompts", defaultValue = "32", description = "Number of prompts (default ${DEFAULT-VALUE}).")
     int prompts;
@@ -90,9 +100,13 @@ public final class QuantEvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter pw = spec.commandLine().getOut();
         if (prompts < 1 || length < 2) throw new BadInputException("--prompts must be >= 1 and --length >= 2");
-        for (String v : variants)
-            if (!ConvertOptions.EXPERT_VALUES.contains(v) || v.equals("int8"))
-                throw new BadInputException("--variants: '" + v + "' is not an int4 --experts value (q4, q4nl, q4_0, int4)");
+        for (String v : variants) {
+            String base = v.endsWith(IMATRIX_SUFFIX) ? v.substring(0, v.length() - IMATRIX_SUFFIX.length()) : v;
+            if (!ConvertOptions.EXPERT_VALUES.contains(base) || base.equals("int8")
+                    || (v.endsWith(IMATRIX_SUFFIX) && !base.equals("q4nl") && !base.equals("int4")))
+                throw new BadInputException("--variants: '" + v + "' is not an int4 --experts value (q4, q4nl, q4_0, int4, q4nl+imatrix)");
+        }
+        List<int[]> calibrationTokens = calibration == null ? null : ImatrixCommand.readTokens(calibration);
         Path ckpt = Files.isDirectory(checkpoint.resolve("ckpt-0")) ? checkpoint.resolve("ckpt-0") : checkpoint;
         if (!Files.isDirectory(ckpt)) throw new BadInputException("CKPT_DIR " + checkpoint + ": no such directory");
         Path cfgFile = modelConfig != null ? modelConfig
@@ -107,12 +121,20 @@ public final class QuantEvalCommand implements Callable<Integer> {
             all.add("int8");
             all.addAll(variants);
             double[] seconds = new double[all.size()];
+            Path imatrix = null;
             for (int i = 0; i < all.size(); i++) {
                 Path target = dir.resolve(all.get(i));
                 deleteTree(target);
-                pw.printf(Locale.ROOT, "quant-eval: converting with --experts %s → %s%n", all.get(i), target);
+                String experts = all.get(i);
+                if (experts.endsWith(IMATRIX_SUFFIX)) {
+                    experts = experts.substring(0, experts.length() - IMATRIX_SUFFIX.length());
+                    if (imatrix == null) imatrix = collectImatrix(pw, dir, calibrationTokens, nThreads);
+                }
+                pw.printf(Locale.ROOT, "quant-eval: converting with --experts %s%s → %s%n", experts,
+                        experts.equals(all.get(i)) ? "" : " --imatrix " + imatrix, target);
                 pw.flush();
-                ConvertOptions opts = new ConvertOptions(all.get(i), "int8", "f32", 32, null, nThreads, ConvertOptions.parseSize("4GiB"), false);
+                ConvertOptions opts = new ConvertOptions(experts, "int8", "f32", 32, null, nThreads, ConvertOptions.parseSize("4GiB"), false,
+                        experts.equals(all.get(i)) ? null : imatrix);
                 opts.validate();
                 long t0 = System.nanoTime();
                 try (CheckpointSource src = CheckpointSource.open(ckpt, given)) {
@@ -133,6 +155,47 @@ public final class QuantEvalCommand implements Callable<Integer> {
             if (temp) deleteTree(dir);
         }
     }
+
+    /**
+     * The importance matrix of the +imatrix variants: the int8 model (converted first) run over
+     * the calibration tokens, which never overlap the evaluation prompts' random stream.
+     */
+    private Path collectImatrix(PrintWriter pw, Path dir, List<int[]> tokens, int nThreads) throws IOException {
+        String what;
+        if (tokens == null) {
+            what = String.format(Locale.ROOT, "%d × %d random tokens, seed %d", CALIBRATION_SEQUENCES, length, seed + 1);
+        } else {
+            what = "--calibration " + calibration;
+        }
+        Path file = dir.resolve("calibration.imatrix.json");
+        try (ModelWeights w = ShardedModel.open(dir.resolve("int8"));
+             GrokModel model = new GrokModel(w, RuntimeOptions.defaults().withThreads(nThreads).withMaxContext(Math.max(length, 16)))) {
+            int vocab = model.config().vocabSize();
+            if (tokens == null) {
+                Random r = new Random(seed + 1);
+                tokens = new ArrayList<>();
+                for (int p = 0; p < CALIBRATION_SEQUENCES; p++) {
+                    int[] t = new int[length];
+                    for (int i = 0; i < length; i++) t[i] = 3 + r.nextInt(vocab - 3);
+                    tokens.add(t);
+                }
+            }
+            for (int[] t : tokens)
+                for (int id : t)
+                    if (id < 0 || id >= vocab) throw new BadInputException("--calibration: token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+            pw.printf(Locale.ROOT, "quant-eval: collecting the importance matrix on %s%n", what);
+            pw.flush();
+            ImatrixCollector.collect(model, tokens, model.maxContext()).result(what).write(file);
+        }
+        calibrationDescription = what;
+        return file;
+    }
+
+    /** Default calibration: this many random sequences of --length tokens. */
+    static final int CALIBRATION_SEQUENCES = 16;
+
+    /** What the +imatrix rows were calibrated on (for the table's caption), or null. */
+    private String calibrationDescription;
 
     private List<Row> evaluate(PrintWriter pw, Path dir, List<String> all, double[] seconds, int nThreads) throws IOException {
         List<ModelWeights> weights = new ArrayList<>();
@@ -189,6 +252,8 @@ public final class QuantEvalCommand implements Callable<Integer> {
         b.append(String.format(Locale.ROOT, "Experts quantized, everything else int8. %d prompts × %d random tokens (seed %d) = %d positions; "
                 + "KL(int8 ‖ variant) in nats; PPL ratio on the prompts' next tokens; KL ratio vs %s.%n%n",
                 prompts, length, seed, rows.isEmpty() ? 0 : rows.get(0).summary().positions(), rows.isEmpty() ? "-" : rows.get(0).encoding()));
+        if (calibrationDescription != null)
+            b.append(String.format(Locale.ROOT, "+imatrix: importance matrix collected on the int8 model over %s.%n%n", calibrationDescription));
         b.append("| --experts | stored as | bits/weight (experts) | experts MiB | model MiB | mean KL | p99 KL | max KL | same top-1 | PPL ratio | KL / baseline | convert s |\n");
         b.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
@@ -208,6 +273,7 @@ public final class QuantEvalCommand implements Callable<Integer> {
         root.put("length", length);
         root.put("seed", seed);
         root.put("reference", "int8");
+        if (calibrationDescription != null) root.put("imatrix_calibration", calibrationDescription);
         ArrayNode arr = root.putArray("variants");
         for (Row r : rows) {
             ObjectNode o = arr.addObject();

@@ -33,10 +33,10 @@ class QuantEvalCommandTest {
 
     @Test
     void tableComparesQ4nlWithTheQ4_0BaselineAtFewerBits() throws IOException {
-        int code = run("quant-eval", FIXTURE.toString(), "--variants", "q4_0,q4nl", "--prompts", "4", "--length", "64",
+        int code = run("quant-eval", FIXTURE.toString(), "--variants", "q4_0,q4nl,q4nl+imatrix", "--prompts", "4", "--length", "64",
                 "--threads", "2", "--work", tmp.resolve("work").toString(), "--out", tmp.toString());
         assertThat(code).as(err.toString()).isZero();
-        assertThat(out.toString()).contains("| q4_0 | q4_0 |", "| q4nl | q4nl |");
+        assertThat(out.toString()).contains("| q4_0 | q4_0 |", "| q4nl | q4nl |", "| q4nl+imatrix | q4nl |", "seed 1235");
         assertThat(tmp.resolve("quant-eval.md")).exists();
         JsonNode j = new ObjectMapper().readTree(tmp.resolve("quant-eval.json").toFile());
         JsonNode q40 = j.get("variants").get(0), nl = j.get("variants").get(1);
@@ -50,12 +50,21 @@ class QuantEvalCommandTest {
         // 256 positions is a small sample; the full table (2048 positions) gives 0.46.
         assertThat(nl.get("kl_ratio").asDouble()).isLessThan(0.85);
         assertThat(nl.get("metrics").get("sameTop1Rate").asDouble()).isGreaterThan(q40.get("metrics").get("sameTop1Rate").asDouble());
+        // q4nl with an importance matrix (calibrated on other random tokens): same size, and also well below Q4_0
+        // (whether it beats plain q4nl is within this fixture's noise, docs/benchmarks/int4.md).
+        JsonNode im = j.get("variants").get(2);
+        assertThat(im.get("experts").asText()).isEqualTo("q4nl+imatrix");
+        assertThat(im.get("bits_per_weight").asDouble()).isEqualTo(nl.get("bits_per_weight").asDouble());
+        assertThat(im.get("kl_ratio").asDouble()).isLessThan(0.85);
+        assertThat(j.get("imatrix_calibration").asText()).contains("seed 1235");
     }
 
     @Test
     void refusesUnknownVariantsAndMissingDirectories() {
         assertThat(run("quant-eval", FIXTURE.toString(), "--variants", "q3", "--out", tmp.toString())).isEqualTo(2);
         assertThat(err.toString()).contains("--variants", "q3");
+        assertThat(run("quant-eval", FIXTURE.toString(), "--variants", "q4_0+imatrix", "--out", tmp.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("q4_0+imatrix");
         assertThat(run("quant-eval", tmp.resolve("nope").toString(), "--out", tmp.toString())).isEqualTo(2);
         assertThat(err.toString()).contains("no such directory");
     }

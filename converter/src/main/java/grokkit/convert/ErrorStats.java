@@ -83,10 +83,23 @@ final class ErrorStats {
      * and plain array reads instead of segment accesses.
      */
     private static double[] q4nl(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
-        MemorySegment ss = MemorySegment.ofArray(s);
-        float[] c = Q4Nl.channelScales(ss, in), d = Q4Nl.groupScaleTable(Q4Nl.base(ss));
-        float[] level = new float[16];
-        for (int q = 0; q < 16; q++) level[q] = Q4Nl.level(q);
+        return q4nl(spec, x, rows, in, w, s, Q4NlTables.of(s, in));
+    }
+
+    /** The decoding tables of a q4nl header (channel scales, group-scale table, levels): once per record, not per tile. */
+    record Q4NlTables(float[] c, float[] d, float[] level) {
+        /** The tables of the header at the start of {@code s}. */
+        static Q4NlTables of(byte[] s, int in) {
+            MemorySegment ss = MemorySegment.ofArray(s);
+            float[] level = new float[16];
+            for (int q = 0; q < 16; q++) level[q] = Q4Nl.level(q);
+            return new Q4NlTables(Q4Nl.channelScales(ss, in), Q4Nl.groupScaleTable(Q4Nl.base(ss)), level);
+        }
+    }
+
+    /** {@link #q4nl}, with the header's tables decoded beforehand (they must be {@code s}'s header's). */
+    static double[] q4nl(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s, Q4NlTables tables) {
+        float[] c = tables.c(), d = tables.d(), level = tables.level();
         int g = spec.groupSize(), half = g / 2, groups = Q4Nl.groups(in, g), h = (int) Q4Nl.headerBytes(in);
         float[] row = new float[groups * g];
         Sums sums = new Sums((long) rows * in);
@@ -137,7 +150,7 @@ final class ErrorStats {
          */
         static final long LANES_FROM = 1 << 16;
         private final boolean lanes;
-        private DoubleVector sumLo, sumHi, errLo, errHi;
+        /** Body lanes 0..7 of Σa² and of Σ(b−a)² (kept in arrays, not vector fields: C2 only intrinsifies vectors of a known shape). */
         private final double[] bodySum = new double[8], bodyErr = new double[8], tailSum = new double[8], tailErr = new double[8];
 
         Sums(long terms) {
@@ -147,14 +160,14 @@ final class ErrorStats {
         /** {@code lanes}: whether the vector path runs (tests compare the two). */
         Sums(boolean lanes) {
             this.lanes = lanes;
-            if (lanes) sumLo = sumHi = errLo = errHi = DoubleVector.zero(D4);
         }
 
         /** Adds the pairs {@code (a, b) = (x[xOff + i], y[i])}, i in [0, n): one row. */
         void add(float[] x, int xOff, float[] y, int n) {
             int n8 = n & ~7;
             if (lanes) {
-                DoubleVector sl = sumLo, sh = sumHi, el = errLo, eh = errHi;
+                DoubleVector sl = DoubleVector.fromArray(D4, bodySum, 0), sh = DoubleVector.fromArray(D4, bodySum, 4);
+                DoubleVector el = DoubleVector.fromArray(D4, bodyErr, 0), eh = DoubleVector.fromArray(D4, bodyErr, 4);
                 for (int i = 0; i < n8; i += 8) {
                     DoubleVector a0 = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);
                     DoubleVector a1 = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i + 4).convertShape(VectorOperators.F2D, D4, 0);
@@ -166,10 +179,10 @@ final class ErrorStats {
                     el = el.add(d0.mul(d0));
                     eh = eh.add(d1.mul(d1));
                 }
-                sumLo = sl;
-                sumHi = sh;
-                errLo = el;
-                errHi = eh;
+                sl.intoArray(bodySum, 0);
+                sh.intoArray(bodySum, 4);
+                el.intoArray(bodyErr, 0);
+                eh.intoArray(bodyErr, 4);
             } else {
                 for (int i = 0; i < n8; i++) {
                     double a = x[xOff + i], d = (double) y[i] - a;
@@ -186,13 +199,7 @@ final class ErrorStats {
 
         /** {Σa², Σ(b−a)²}. */
         double[] result() {
-            double[] bs = bodySum.clone(), be = bodyErr.clone();
-            if (lanes) {
-                sumLo.intoArray(bs, 0);
-                sumHi.intoArray(bs, 4);
-                errLo.intoArray(be, 0);
-                errHi.intoArray(be, 4);
-            }
+            double[] bs = bodySum, be = bodyErr;
             double ts = 0, te = 0;
             for (int l = 0; l < 8; l++) {
                 ts += bs[l] + tailSum[l];

@@ -133,9 +133,16 @@ final class MatrixView {
         if (scales != null) {
             readInt8(o0, rows, bytes);
             int r = blockRows();
+            // The tile's scales, read per row block as one contiguous run (not one segment access each).
+            float[] sc = new float[blocks * rows];
+            short[] bits = new short[rows];
+            for (int b = 0; b < blocks; b++) {
+                MemorySegment.copy(scales.data(), i16, 2 * (scaleBase + (long) b * out + o0), bits, 0, rows);
+                for (int t = 0; t < rows; t++) sc[t * blocks + b] = Halfs.bf16ToFloat(bits[t]);
+            }
             for (int t = 0; t < rows; t++) {
                 for (int b = 0; b < blocks; b++) {
-                    float s = Halfs.bf16ToFloat(scaleBits(b, o0 + t));
+                    float s = sc[t * blocks + b];
                     int from = t * in + b * r;
                     for (int i = from; i < from + r; i++) dst[i] = bytes[i] * s;
                 }

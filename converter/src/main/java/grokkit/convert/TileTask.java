@@ -102,6 +102,8 @@ final class TileTask implements Callable<TileTask.Tile> {
         private final OutputTensor ot;
         private final int step;
         private Q4NlEncoder encoder;
+        /** The decoding tables of the encoder's header, for the error statistics of every tile. */
+        private ErrorStats.Q4NlTables tables;
 
         Q4NlPrep(OutputTensor ot, int step) {
             this.ot = ot;
@@ -118,9 +120,18 @@ final class TileTask implements Callable<TileTask.Tile> {
                     v.readFloats(o, rows, x, sc.bytes(Math.max(rows * v.in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
                     stats.addRows(x, 0, rows);
                 }
-                encoder = Q4NlEncoder.prepare(ot.spec(), stats, null);
+                Q4NlEncoder e = Q4NlEncoder.prepare(ot.spec(), stats, null);
+                byte[] header = new byte[e.headerBytes()];
+                e.writeHeader(header, 0);
+                tables = ErrorStats.Q4NlTables.of(header, v.in);
+                encoder = e;
             }
             return encoder;
+        }
+
+        /** The tables of the encoder's header; call after {@link #get}. */
+        synchronized ErrorStats.Q4NlTables tables() {
+            return tables;
         }
     }
 
@@ -190,7 +201,7 @@ final class TileTask implements Callable<TileTask.Tile> {
         byte[] full = new byte[h + rows * gr];
         enc.writeHeader(full, 0);
         enc.encodeRows(x, 0, rows, w, 0, full, h);
-        double[] e = ErrorStats.of(spec, x, rows, in, w, full);
+        double[] e = ErrorStats.q4nl(spec, x, rows, in, w, full, q4nl.tables());
         byte[] s = first ? full : java.util.Arrays.copyOfRange(full, h, full.length);
         return new Tile(tensor, first, last, w, s, first ? 0 : h + o0 * gr, e[0], e[1], sourceBytes, null, true);
     }

@@ -114,11 +114,19 @@ final class TileTask implements Callable<TileTask.Tile> {
             if (encoder == null) {
                 MatrixView v = ot.view();
                 Q4NlEncoder.ChannelStats stats = new Q4NlEncoder.ChannelStats(v.in);
-                for (int o = 0; o < v.out; o += step) {
-                    int rows = Math.min(step, v.out - o);
-                    float[] x = sc.floats(rows * v.in);
-                    v.readFloats(o, rows, x, sc.bytes(Math.max(rows * v.in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
-                    stats.addRows(x, 0, rows);
+                if (v.channelStatsDirect()) {
+                    // xAI's layout: a channel is a source row, so its statistics need no transposition.
+                    double[] sumSq = new double[v.in];
+                    float[] absMax = new float[v.in];
+                    v.channelStats(sumSq, absMax);
+                    stats = Q4NlEncoder.ChannelStats.ofChannels(sumSq, absMax, v.out);
+                } else {
+                    for (int o = 0; o < v.out; o += step) {
+                        int rows = Math.min(step, v.out - o);
+                        float[] x = sc.floats(rows * v.in);
+                        v.readFloats(o, rows, x, sc.bytes(Math.max(rows * v.in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
+                        stats.addRows(x, 0, rows);
+                    }
                 }
                 Q4NlEncoder e = Q4NlEncoder.prepare(ot.spec(), stats, null);
                 byte[] header = new byte[e.headerBytes()];

@@ -151,6 +151,23 @@ public final class Q4NlEncoder {
             return this;
         }
 
+        /**
+         * Statistics computed elsewhere over all {@code rows} rows: per channel i, {@code sumSq[i]}
+         * must be {@code Σ (double) w²} added in row order starting from 0 and {@code absMax[i]}
+         * the largest |w| (then they equal {@link #addRows} over the same rows, bit for bit). For
+         * callers that can read a channel's weights without first transposing them to rows.
+         */
+        public static ChannelStats ofChannels(double[] sumSq, float[] absMax, long rows) {
+            if (sumSq.length != absMax.length) throw new IllegalArgumentException("q4nl: " + sumSq.length + " sums, " + absMax.length + " maxima");
+            for (int i = 0; i < absMax.length; i++)
+                if (!Float.isFinite(absMax[i]) || !Double.isFinite(sumSq[i])) throw new IllegalArgumentException("q4nl: non-finite weights at input " + i);
+            ChannelStats c = new ChannelStats(sumSq.length);
+            System.arraycopy(sumSq, 0, c.sumSq, 0, sumSq.length);
+            System.arraycopy(absMax, 0, c.absMax, 0, absMax.length);
+            c.rows = rows;
+            return c;
+        }
+
         /** Adds another tile's statistics. Merge tiles in row order for byte-identical output. */
         public ChannelStats merge(ChannelStats other) {
             if (other.in != in) throw new IllegalArgumentException("q4nl: merging stats of in=" + other.in + " into in=" + in);

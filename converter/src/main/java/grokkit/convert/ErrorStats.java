@@ -4,47 +4,47 @@ import grokkit.quant.Dequantizer;
 import grokkit.quant.EncodingSpec;
 import grokkit.quant.Halfs;
 import grokkit.quant.Q4Nl;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * Σw² and Σ(w'−w)² in float64 for a tile: {@code x} the source values (out-major rows), the
- * tile's encoded bytes decoded back. The q4, q4nl and bf16 paths decode the byte arrays
- * directly (they run over every expert weight); other encodings use {@link Dequantizer}. The
- * q4nl path decodes with the same float operations as {@link Dequantizer} and adds up in the
- * same order (row by row, input by input), so its figures are bit-identical to the generic path's.
+ * tile's encoded bytes decoded back to float32 one row at a time (w').
+ *
+ * <p>The sums are taken in 8 fixed float64 lanes (see {@link Sums}): input i of every row goes to
+ * lane {@code i mod 8}, each lane adds its terms in row order, and the 8 lanes are added 0..7 at
+ * the end. One sequential sum (the definition before) is a chain of dependent float64 additions,
+ * ~4 cycles per weight, which cost more than the whole rest of int8-to-int4 conversion except
+ * the encoder; the lanes are ~8× faster. The result depends only on the tile's shape and values
+ * (tiles are fixed by the record's shape, never by the thread count), so the report stays
+ * deterministic; it differs from the sequential sum only by float64 rounding (relative ~1e-15 on
+ * a tile, ErrorStatsTest checks both against an exact sum). Every path, including the generic
+ * one, uses the same lanes, so the fast paths are bit-identical to the {@link Dequantizer} path.
  */
 final class ErrorStats {
     private ErrorStats() {}
 
     /** Returns {Σw², Σ(w'−w)²}. */
     static double[] of(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
-        double sum = 0, err = 0;
         // A ragged q4_0 row (in not a multiple of 32) takes the generic path below.
         String path = (spec.name().equals(EncodingSpec.Q4_0) && in % spec.groupSize() != 0) ? "generic" : spec.name();
         switch (path) {
             case EncodingSpec.Q4, EncodingSpec.Q4_0 -> {
-                int g = spec.groupSize(), half = g / 2, groups = rows * in / g;
-                String st = spec.scaleType();
-                for (int k = 0; k < groups; k++) {
-                    float sc = Halfs.fromScale((short) ((s[2 * k] & 0xff) | (s[2 * k + 1] << 8)), st);
-                    int xb = k * g, wb = k * half;
-                    for (int j = 0; j < half; j++) {
-                        int b = w[wb + j] & 0xff;
-                        double a = x[xb + j], c = x[xb + half + j];
-                        double da = ((b & 15) - 8) * sc - a, dc = ((b >>> 4) - 8) * sc - c;
-                        sum += a * a + c * c;
-                        err += da * da + dc * dc;
-                    }
-                }
+                return q4(spec, x, rows, in, w, s);
             }
             case EncodingSpec.BF16 -> {
-                for (int i = 0; i < rows * in; i++) {
-                    double a = x[i];
-                    double d = Halfs.bf16ToFloat((short) ((w[2 * i] & 0xff) | (w[2 * i + 1] << 8))) - a;
-                    sum += a * a;
-                    err += d * d;
+                Sums sums = new Sums((long) rows * in);
+                float[] row = new float[in];
+                for (int t = 0; t < rows; t++) {
+                    int b = t * in;
+                    for (int i = 0; i < in; i++) row[i] = Halfs.bf16ToFloat((short) ((w[2 * (b + i)] & 0xff) | (w[2 * (b + i) + 1] << 8)));
+                    sums.add(x, b, row, in);
                 }
+                return sums.result();
             }
             case EncodingSpec.Q4NL -> {
                 return q4nl(spec, x, rows, in, w, s);
@@ -53,7 +53,28 @@ final class ErrorStats {
                 return generic(spec, x, rows, in, w, s);
             }
         }
-        return new double[] {sum, err};
+    }
+
+    /** q4 / q4_0 with {@code in} a multiple of G: {@code w' = (q − 8) · scale}, as {@link Dequantizer} computes it. */
+    private static double[] q4(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
+        int g = spec.groupSize(), half = g / 2, groups = in / g;
+        String st = spec.scaleType();
+        float[] row = new float[in];
+        Sums sums = new Sums((long) rows * in);
+        for (int t = 0; t < rows; t++) {
+            for (int kk = 0; kk < groups; kk++) {
+                int k = t * groups + kk;
+                float sc = Halfs.fromScale((short) ((s[2 * k] & 0xff) | (s[2 * k + 1] << 8)), st);
+                int rb = kk * g, wb = k * half;
+                for (int j = 0; j < half; j++) {
+                    int b = w[wb + j] & 0xff;
+                    row[rb + j] = ((b & 15) - 8) * sc;
+                    row[rb + half + j] = ((b >>> 4) - 8) * sc;
+                }
+            }
+            sums.add(x, t * in, row, in);
+        }
+        return sums.result();
     }
 
     /**
@@ -62,13 +83,26 @@ final class ErrorStats {
      * and plain array reads instead of segment accesses.
      */
     private static double[] q4nl(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
-        MemorySegment ss = MemorySegment.ofArray(s);
-        float[] c = Q4Nl.channelScales(ss, in), d = Q4Nl.groupScaleTable(Q4Nl.base(ss));
-        float[] level = new float[16];
-        for (int q = 0; q < 16; q++) level[q] = Q4Nl.level(q);
+        return q4nl(spec, x, rows, in, w, s, Q4NlTables.of(s, in));
+    }
+
+    /** The decoding tables of a q4nl header (channel scales, group-scale table, levels): once per record, not per tile. */
+    record Q4NlTables(float[] c, float[] d, float[] level) {
+        /** The tables of the header at the start of {@code s}. */
+        static Q4NlTables of(byte[] s, int in) {
+            MemorySegment ss = MemorySegment.ofArray(s);
+            float[] level = new float[16];
+            for (int q = 0; q < 16; q++) level[q] = Q4Nl.level(q);
+            return new Q4NlTables(Q4Nl.channelScales(ss, in), Q4Nl.groupScaleTable(Q4Nl.base(ss)), level);
+        }
+    }
+
+    /** {@link #q4nl}, with the header's tables decoded beforehand (they must be {@code s}'s header's). */
+    static double[] q4nl(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s, Q4NlTables tables) {
+        float[] c = tables.c(), d = tables.d(), level = tables.level();
         int g = spec.groupSize(), half = g / 2, groups = Q4Nl.groups(in, g), h = (int) Q4Nl.headerBytes(in);
         float[] row = new float[groups * g];
-        double sum = 0, err = 0;
+        Sums sums = new Sums((long) rows * in);
         for (int t = 0; t < rows; t++) {
             int wb = t * groups * half, sb = h + t * groups;
             for (int k = 0; k < groups; k++) {
@@ -80,29 +114,98 @@ final class ErrorStats {
                     row[gb + half + j] = dk * level[b >>> 4];
                 }
             }
-            int xb = t * in;
-            for (int i = 0; i < in; i++) {
-                double a = x[xb + i], e = c[i] * row[i] - a;
-                sum += a * a;
-                err += e * e;
-            }
+            for (int i = 0; i < in; i++) row[i] = c[i] * row[i];
+            sums.add(x, t * in, row, in);
         }
-        return new double[] {sum, err};
+        return sums.result();
     }
 
     /** Any encoding, through {@link Dequantizer} (the reference the fast paths must match bit for bit). */
     static double[] generic(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
-        double sum = 0, err = 0;
         float[] row = new float[in];
         MemorySegment ws = MemorySegment.ofArray(w), ss = MemorySegment.ofArray(s);
+        Sums sums = new Sums((long) rows * in);
         for (int t = 0; t < rows; t++) {
             Dequantizer.row(spec, ws, ss, in, t, row);
-            for (int i = 0; i < in; i++) {
-                double a = x[t * in + i], d = row[i] - a;
-                sum += a * a;
-                err += d * d;
+            sums.add(x, t * in, row, in);
+        }
+        return sums.result();
+    }
+
+    /**
+     * Σa² and Σ(b−a)² over pairs of float32 rows, in float64. Of each row, the inputs below
+     * {@code n − n mod 8} ("body") add to body lane {@code i mod 8}, the others ("tail") to tail
+     * lane {@code i mod 8}; each lane adds its terms in order ({@code acc = acc + term}, the term
+     * rounded to float64 first: {@code a·a}, {@code ((double) b − a)²}). {@link #result} adds,
+     * for lanes 0..7 in order, body lane + tail lane. The vector path (body lanes 0–3 and 4–7 as
+     * two 4×float64 vectors) and the scalar path perform exactly these operations, so which one
+     * runs never changes a bit.
+     */
+    static final class Sums {
+        private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+        private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
+        /**
+         * Below this many terms the scalar path runs (same bits): until C2 has compiled the lane
+         * code, the Vector API is far slower than scalar code, and small tiles (tests) never pay back.
+         */
+        static final long LANES_FROM = 1 << 16;
+        private final boolean lanes;
+        /** Body lanes 0..7 of Σa² and of Σ(b−a)² (kept in arrays, not vector fields: C2 only intrinsifies vectors of a known shape). */
+        private final double[] bodySum = new double[8], bodyErr = new double[8], tailSum = new double[8], tailErr = new double[8];
+
+        Sums(long terms) {
+            this(terms >= LANES_FROM);
+        }
+
+        /** {@code lanes}: whether the vector path runs (tests compare the two). */
+        Sums(boolean lanes) {
+            this.lanes = lanes;
+        }
+
+        /** Adds the pairs {@code (a, b) = (x[xOff + i], y[i])}, i in [0, n): one row. */
+        void add(float[] x, int xOff, float[] y, int n) {
+            int n8 = n & ~7;
+            if (lanes) {
+                DoubleVector sl = DoubleVector.fromArray(D4, bodySum, 0), sh = DoubleVector.fromArray(D4, bodySum, 4);
+                DoubleVector el = DoubleVector.fromArray(D4, bodyErr, 0), eh = DoubleVector.fromArray(D4, bodyErr, 4);
+                for (int i = 0; i < n8; i += 8) {
+                    DoubleVector a0 = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);
+                    DoubleVector a1 = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i + 4).convertShape(VectorOperators.F2D, D4, 0);
+                    DoubleVector b0 = (DoubleVector) FloatVector.fromArray(F4, y, i).convertShape(VectorOperators.F2D, D4, 0);
+                    DoubleVector b1 = (DoubleVector) FloatVector.fromArray(F4, y, i + 4).convertShape(VectorOperators.F2D, D4, 0);
+                    DoubleVector d0 = b0.sub(a0), d1 = b1.sub(a1);
+                    sl = sl.add(a0.mul(a0));
+                    sh = sh.add(a1.mul(a1));
+                    el = el.add(d0.mul(d0));
+                    eh = eh.add(d1.mul(d1));
+                }
+                sl.intoArray(bodySum, 0);
+                sh.intoArray(bodySum, 4);
+                el.intoArray(bodyErr, 0);
+                eh.intoArray(bodyErr, 4);
+            } else {
+                for (int i = 0; i < n8; i++) {
+                    double a = x[xOff + i], d = (double) y[i] - a;
+                    bodySum[i & 7] += a * a;
+                    bodyErr[i & 7] += d * d;
+                }
+            }
+            for (int i = n8; i < n; i++) {
+                double a = x[xOff + i], d = (double) y[i] - a;
+                tailSum[i & 7] += a * a;
+                tailErr[i & 7] += d * d;
             }
         }
-        return new double[] {sum, err};
+
+        /** {Σa², Σ(b−a)²}. */
+        double[] result() {
+            double[] bs = bodySum, be = bodyErr;
+            double ts = 0, te = 0;
+            for (int l = 0; l < 8; l++) {
+                ts += bs[l] + tailSum[l];
+                te += be[l] + tailErr[l];
+            }
+            return new double[] {ts, te};
+        }
     }
 }

@@ -96,6 +96,70 @@ final class MatrixView {
         Transpose.tile(seg, base + o0, strideIn, rows, in, dst);
     }
 
+    /** Whether {@link #channelStats} applies: xAI's int8 {@code [in, out]} layout with a scale table of bounded size. */
+    boolean channelStatsDirect() {
+        return scales != null && strideOut == 1 && strideIn == out && (long) blocks * out <= (1 << 24);
+    }
+
+    /**
+     * Per input channel i (a contiguous source row): {@code sumSq[i] = Σ_o (double) w²} added
+     * in output order from 0, and {@code absMax[i] = max_o |w|}, with {@code w = q·s} in float32
+     * as {@link #readFloats} computes it; i.e. exactly what the q4nl statistics pass adds up over
+     * the transposed tiles, read straight from the source rows (sequential, no transposition).
+     * Four channels at a time: four independent float64 chains instead of one.
+     */
+    void channelStats(double[] sumSq, float[] absMax) {
+        int r = blockRows();
+        float[] sc = new float[blocks * out];
+        short[] bits = new short[out];
+        for (int b = 0; b < blocks; b++) {
+            MemorySegment.copy(scales.data(), i16, 2 * (scaleBase + (long) b * out), bits, 0, out);
+            for (int o = 0; o < out; o++) sc[b * out + o] = Halfs.bf16ToFloat(bits[o]);
+        }
+        MemorySegment seg = array.data();
+        byte[] q = new byte[4 * out];
+        int i = 0;
+        for (; i + 4 <= in; i += 4) {
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (long) i * strideIn, q, 0, 4 * out);
+            int s0 = (i / r) * out, s1 = ((i + 1) / r) * out, s2 = ((i + 2) / r) * out, s3 = ((i + 3) / r) * out;
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+            for (int o = 0; o < out; o++) {
+                float v0 = q[o] * sc[s0 + o], v1 = q[out + o] * sc[s1 + o], v2 = q[2 * out + o] * sc[s2 + o], v3 = q[3 * out + o] * sc[s3 + o];
+                double d0 = v0, d1 = v1, d2 = v2, d3 = v3;
+                a0 += d0 * d0;
+                a1 += d1 * d1;
+                a2 += d2 * d2;
+                a3 += d3 * d3;
+                m0 = Math.max(m0, Math.abs(v0));
+                m1 = Math.max(m1, Math.abs(v1));
+                m2 = Math.max(m2, Math.abs(v2));
+                m3 = Math.max(m3, Math.abs(v3));
+            }
+            sumSq[i] = a0;
+            sumSq[i + 1] = a1;
+            sumSq[i + 2] = a2;
+            sumSq[i + 3] = a3;
+            absMax[i] = m0;
+            absMax[i + 1] = m1;
+            absMax[i + 2] = m2;
+            absMax[i + 3] = m3;
+        }
+        for (; i < in; i++) {
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base + (long) i * strideIn, q, 0, out);
+            int s0 = (i / r) * out;
+            double a = 0;
+            float m = 0;
+            for (int o = 0; o < out; o++) {
+                float v = q[o] * sc[s0 + o];
+                a += (double) v * v;
+                m = Math.max(m, Math.abs(v));
+            }
+            sumSq[i] = a;
+            absMax[i] = m;
+        }
+    }
+
     /**
      * Whether the stored f32 rows are exactly the source bytes (a little-endian float32 array
      * whose out-major rows are contiguous, like the embedding table): then a tile is a plain copy.
@@ -133,9 +197,16 @@ final class MatrixView {
         if (scales != null) {
             readInt8(o0, rows, bytes);
             int r = blockRows();
+            // The tile's scales, read per row block as one contiguous run (not one segment access each).
+            float[] sc = new float[blocks * rows];
+            short[] bits = new short[rows];
+            for (int b = 0; b < blocks; b++) {
+                MemorySegment.copy(scales.data(), i16, 2 * (scaleBase + (long) b * out + o0), bits, 0, rows);
+                for (int t = 0; t < rows; t++) sc[t * blocks + b] = Halfs.bf16ToFloat(bits[t]);
+            }
             for (int t = 0; t < rows; t++) {
                 for (int b = 0; b < blocks; b++) {
-                    float s = Halfs.bf16ToFloat(scaleBits(b, o0 + t));
+                    float s = sc[t * blocks + b];
                     int from = t * in + b * r;
                     for (int i = from; i < from + r; i++) dst[i] = bytes[i] * s;
                 }

@@ -108,6 +108,8 @@ final class TileTask implements Callable<TileTask.Tile> {
         private final int step;
         private final float[] importance;
         private Q4NlEncoder encoder;
+        /** The decoding tables of the encoder's header, for the error statistics of every tile. */
+        private ErrorStats.Q4NlTables tables;
 
         Q4NlPrep(OutputTensor ot, int step, float[] importance) {
             this.ot = ot;
@@ -119,15 +121,32 @@ final class TileTask implements Callable<TileTask.Tile> {
             if (encoder == null) {
                 MatrixView v = ot.view();
                 Q4NlEncoder.ChannelStats stats = new Q4NlEncoder.ChannelStats(v.in);
-                for (int o = 0; o < v.out; o += step) {
-                    int rows = Math.min(step, v.out - o);
-                    float[] x = sc.floats(rows * v.in);
-                    v.readFloats(o, rows, x, sc.bytes(Math.max(rows * v.in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
-                    stats.addRows(x, 0, rows);
+                if (v.channelStatsDirect()) {
+                    // xAI's layout: a channel is a source row, so its statistics need no transposition.
+                    double[] sumSq = new double[v.in];
+                    float[] absMax = new float[v.in];
+                    v.channelStats(sumSq, absMax);
+                    stats = Q4NlEncoder.ChannelStats.ofChannels(sumSq, absMax, v.out);
+                } else {
+                    for (int o = 0; o < v.out; o += step) {
+                        int rows = Math.min(step, v.out - o);
+                        float[] x = sc.floats(rows * v.in);
+                        v.readFloats(o, rows, x, sc.bytes(Math.max(rows * v.in, MatrixView.BLOCK * rows)), sc.tmp(MatrixView.BLOCK * rows));
+                        stats.addRows(x, 0, rows);
+                    }
                 }
-                encoder = Q4NlEncoder.prepare(ot.spec(), stats, importance);
+                Q4NlEncoder e = Q4NlEncoder.prepare(ot.spec(), stats, importance);
+                byte[] header = new byte[e.headerBytes()];
+                e.writeHeader(header, 0);
+                tables = ErrorStats.Q4NlTables.of(header, v.in);
+                encoder = e;
             }
             return encoder;
+        }
+
+        /** The tables of the encoder's header; call after {@link #get}. */
+        synchronized ErrorStats.Q4NlTables tables() {
+            return tables;
         }
     }
 
@@ -197,7 +216,7 @@ final class TileTask implements Callable<TileTask.Tile> {
         byte[] full = new byte[h + rows * gr];
         enc.writeHeader(full, 0);
         enc.encodeRows(x, 0, rows, w, 0, full, h);
-        double[] e = ErrorStats.of(spec, x, rows, in, w, full);
+        double[] e = ErrorStats.q4nl(spec, x, rows, in, w, full, q4nl.tables());
         byte[] s = first ? full : java.util.Arrays.copyOfRange(full, h, full.length);
         return new Tile(tensor, first, last, w, s, first ? 0 : h + o0 * gr, e[0], e[1], sourceBytes, null, true);
     }

@@ -100,9 +100,11 @@ class FixtureConversionTest {
             assertThat(ModelChecker.check(nl).problems()).isEmpty();
             assertThat(ConverterTest.assertReportMatchesIndependentComputation(src, nl)).isEqualTo(12 * 8 * 3);
             assertThat(ConverterTest.assertReportMatchesIndependentComputation(src, q40)).isEqualTo(12 * 8 * 3);
-            // docs/benchmarks/int4.md (int4_research.py, same rules): relative RMS 0.0683 (q4nl) and 0.1413 (Q4_0).
+            // tools/python/int4_research.py on this fixture: relative RMS 0.0711 for q4nl with one candidate
+            // pair (method q4nl-2s-f1; the encoder's lattice point nearest in ratio adds ~1-2% to it) and
+            // 0.1413 for Q4_0.
             double eNl = expertRelRms(src, nl), e40 = expertRelRms(src, q40);
-            assertThat(eNl).isCloseTo(0.0683, org.assertj.core.api.Assertions.within(0.002));
+            assertThat(eNl).isCloseTo(0.0711, org.assertj.core.api.Assertions.within(0.002));
             assertThat(e40).isCloseTo(0.1413, org.assertj.core.api.Assertions.within(0.002));
             // One expert matrix re-encoded independently from the source values: identical weights.
             try (grokkit.shard.ShardedModel m = grokkit.shard.ShardedModel.open(nl)) {

@@ -23,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * </ol>
  *
  * <p>The search ({@link #encodeGroup}, the definition): for the candidate scales
- * {@code d = ±amax/127·{1, 0.9, 1.1}} (both signs, since the grid is asymmetric) every input gets
+ * {@code d = ±amax/127·{1} ∪ MORE_FACTORS} (both signs, since the grid is asymmetric) every input gets
  * its nearest level and d is refitted by weighted least squares; the refitted error is
  * {@code Σw·x² − (Σw·x·L)²/Σw·L²}, so one pass per candidate pair suffices. The winner is
  * replaced by the nearer in ratio of its two neighbouring lattice scales {@code ±S·2^(-k/16)}.
@@ -46,12 +46,14 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Q4NlEncoder {
     /**
-     * Scale candidates besides ±amax/127, as factors of it (both signs each). On heavy-tailed
-     * rows (Q4NlTest.heavyRows, 4096×256) the relative RMS error is 0.0686 with ±amax/127 alone,
-     * 0.0656 with these (0.0652 when the lattice point was also chosen by exact error, at 7 more
-     * nearest-level passes in all, the encoder of main 4719a02..f11f4af).
+     * Scale candidates besides ±amax/127, as factors of it (both signs each): none. On
+     * heavy-tailed rows (Q4NlTest.heavyRows, 4096×256) the relative RMS error is 0.0686 with
+     * ±amax/127 alone and 0.0656 with {0.9, 1.1} as well (0.0652 when the lattice point was also
+     * chosen by exact error). The extra pair costs 3× the search: on the full-width layer it made
+     * the conversion 2.6× plain absmax q4 (issue 6 allows 2×; 1.9× without), for a mean KL of
+     * 0.456× instead of 0.500× Q4_0's on tiny-12l (docs/benchmarks/int4.md).
      */
-    static final float[] MORE_FACTORS = {0.9f, 1.1f};
+    static final float[] MORE_FACTORS = {};
 
     /** Channel scales are clamped to this factor of the matrix RMS (either way), far inside f16's range. */
     static final float CHANNEL_RANGE = 4096f;

@@ -40,7 +40,7 @@ public final class ConvertCommand implements Callable<Integer> {
 
     @Option(names = "--experts", defaultValue = "int8", paramLabel = "int8|int4|q4|q4nl|q4_0",
             description = "MoE expert weights: int8 = xAI's values, lossless; int4 = the best int4 encoding, q4nl: non-uniform "
-                    + "grid with channel scales (4.25 bits/weight, 0.46x Q4_0's KL on the 12-layer fixture, docs/benchmarks/int4.md); q4 = uniform grid, "
+                    + "grid with channel scales (4.25 bits/weight, 0.50x Q4_0's KL on the 12-layer fixture, docs/benchmarks/int4.md); q4 = uniform grid, "
                     + "f16 group scales; q4_0 = llama.cpp's Q4_0 (baseline) (default ${DEFAULT-VALUE}).")
     String experts;
 

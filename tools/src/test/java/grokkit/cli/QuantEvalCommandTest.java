@@ -47,9 +47,10 @@ class QuantEvalCommandTest {
         assertThat(q40.get("bits_per_weight").asDouble()).isCloseTo(4.5, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(nl.get("bits_per_weight").asDouble()).isBetween(4.32, 4.335);
         assertThat(q40.get("kl_ratio").asDouble()).isEqualTo(1.0);
-        // 256 positions is a small sample; the full table (2048 positions) gives 0.46.
+        // 256 positions is a small sample; the full table (2048 positions) gives 0.50. Issue 6 asks for a
+        // same-top-1 rate at least as high as Q4_0's (here 0.949 each; 0.963 vs 0.950 on the full table).
         assertThat(nl.get("kl_ratio").asDouble()).isLessThan(0.85);
-        assertThat(nl.get("metrics").get("sameTop1Rate").asDouble()).isGreaterThan(q40.get("metrics").get("sameTop1Rate").asDouble());
+        assertThat(nl.get("metrics").get("sameTop1Rate").asDouble()).isGreaterThanOrEqualTo(q40.get("metrics").get("sameTop1Rate").asDouble());
         // q4nl with an importance matrix (calibrated on other random tokens): same size, and also well below Q4_0
         // (whether it beats plain q4nl is within this fixture's noise, docs/benchmarks/int4.md).
         JsonNode im = j.get("variants").get(2);

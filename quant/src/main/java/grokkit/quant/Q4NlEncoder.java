@@ -23,12 +23,15 @@ import jdk.incubator.vector.VectorSpecies;
  * </ol>
  *
  * <p>The search ({@link #encodeGroup}, the definition): for the candidate scales
- * {@code d = ±amax/127·{1} ∪ MORE_FACTORS} (both signs, since the grid is asymmetric) every input gets
+ * {@code d = ±amax/127} (both signs, since the grid is asymmetric) every input gets
  * its nearest level and d is refitted by weighted least squares; the refitted error is
  * {@code Σw·x² − (Σw·x·L)²/Σw·L²}, so one pass per candidate pair suffices. The winner is
  * replaced by the nearer in ratio of its two neighbouring lattice scales {@code ±S·2^(-k/16)}.
  * (Until 2026-11-28 both lattice points were tried exactly, codes re-assigned: two more passes
- * for 0.6% less RMS error, docs/benchmarks/int4.md.)
+ * for 0.6% less RMS error; and two more candidate pairs ±amax/127·{0.9, 1.1} were tried: relative
+ * RMS error 0.0656 instead of 0.0686 on Q4NlTest.heavyRows, KL 0.456× instead of 0.500× Q4_0's on
+ * tiny-12l, but 3× the search and a full-width conversion at 2.6× plain absmax q4, over issue 6's
+ * 2× bound: docs/benchmarks/int4.md.)
  *
  * <p>Error weights: input j of a group counts {@code c[j]² · sqrt(σ² + x_j²)} (σ² = twice the
  * group's mean square of x/c; it leans toward the larger weights, which carry more of the output,
@@ -45,16 +48,6 @@ import jdk.incubator.vector.VectorSpecies;
  * rows. An instance is immutable and thread-safe.
  */
 public final class Q4NlEncoder {
-    /**
-     * Scale candidates besides ±amax/127, as factors of it (both signs each): none. On
-     * heavy-tailed rows (Q4NlTest.heavyRows, 4096×256) the relative RMS error is 0.0686 with
-     * ±amax/127 alone and 0.0656 with {0.9, 1.1} as well (0.0652 when the lattice point was also
-     * chosen by exact error). The extra pair costs 3× the search: on the full-width layer it made
-     * the conversion 2.6× plain absmax q4 (issue 6 allows 2×; 1.9× without), for a mean KL of
-     * 0.456× instead of 0.500× Q4_0's on tiny-12l (docs/benchmarks/int4.md).
-     */
-    static final float[] MORE_FACTORS = {};
-
     /** Channel scales are clamped to this factor of the matrix RMS (either way), far inside f16's range. */
     static final float CHANNEL_RANGE = 4096f;
 
@@ -350,21 +343,6 @@ public final class Q4NlEncoder {
         float best = 0, d = dp, score;
         if (slp > 0 && (score = sxp * sxp / slp) > best) { best = score; d = sxp / slp; }
         if (slm > 0 && (score = sxm * sxm / slm) > best) { best = score; d = sxm / slm; }
-        for (float f : MORE_FACTORS) {
-            // d = ±dp·f: levels of ±v/(dp·f) (negating is exact, so one reciprocal serves both signs)
-            float ipf = 1f / (dp * f);
-            sxp = 0; slp = 0; sxm = 0; slm = 0;
-            for (int j = 0; j < n; j++) {
-                float v = x[j], wj = wt[j], u = v * ipf, lp = levelOf(u), lm = levelOf(-u);
-                float a = wj * lp, b = wj * lm;
-                sxp = Math.fma(a, v, sxp);
-                slp = Math.fma(a, lp, slp);
-                sxm = Math.fma(b, v, sxm);
-                slm = Math.fma(b, lm, slm);
-            }
-            if (slp > 0 && (score = sxp * sxp / slp) > best) { best = score; d = sxp / slp; }
-            if (slm > 0 && (score = sxm * sxm / slm) > best) { best = score; d = sxm / slm; }
-        }
         // The nearer (in ratio) of the two lattice points around d*.
         int c0 = closerLattice(latticeBelow(d), d);
         float inv = 1f / scaleTable[c0];
@@ -489,7 +467,6 @@ public final class Q4NlEncoder {
         amax.intoArray(t.amax, 0);
         ms.mul(2f).div((float) g).intoArray(t.e0, 0); // σ²
         searchLanes(x, t.w, errorWeightT, cb, g, t);
-        for (float f : MORE_FACTORS) moreLanes(x, t.w, g, f, t);
         for (int lane = 0; lane < LANES; lane++) {
             if (t.amax[lane] == 0) {
                 s[sRow + k0 + lane] = (byte) Q4Nl.ZERO_SCALE;
@@ -599,39 +576,6 @@ public final class Q4NlEncoder {
         FloatVector sp = sxp.mul(sxp).div(slp), sm = sxm.mul(sxm).div(slm);
         VectorMask<Float> takeP = slp.compare(GT, zero).and(sp.compare(GT, zero));
         FloatVector best = zero.blend(sp, takeP), d = dp.blend(sxp.div(slp), takeP);
-        VectorMask<Float> takeM = slm.compare(GT, zero).and(sm.compare(GT, best));
-        d.blend(sxm.div(slm), takeM).intoArray(t.d0, 0);
-        best.blend(sm, takeM).intoArray(t.best, 0);
-    }
-
-    /** One more candidate pair ±amax/127·f for 8 groups (the weights from searchLanes): updates t.best and t.d0. */
-    private static void moreLanes(float[] x, float[] wt, int g, float f, Lanes t) {
-        IntVector b1A = table(BUCKET_B1, 0), b1B = table(BUCKET_B1, 8), b2A = table(BUCKET_B2, 0), b2B = table(BUCKET_B2, 8);
-        IntVector lvLoA = table(LEVEL_LO, 0), lvLoB = table(LEVEL_LO, 8), lv1A = table(LEVEL_1, 0), lv1B = table(LEVEL_1, 8), lv2A = table(LEVEL_2, 0), lv2B = table(LEVEL_2, 8);
-        FloatVector dp = FloatVector.fromArray(W, t.amax, 0).div(127f), ipf = FloatVector.broadcast(W, 1f).div(dp.mul(f));
-        FloatVector sxp = FloatVector.zero(W), slp = sxp, sxm = sxp, slm = sxp;
-        for (int p = 0; p < g * LANES; p += LANES) {
-            FloatVector v = FloatVector.fromArray(W, x, p), wj = FloatVector.fromArray(W, wt, p);
-            FloatVector u = v.mul(ipf), n = u.neg();
-            IntVector qu = (IntVector) u.fma(0.0625f, 8f).max(0f).min(15f).convert(VectorOperators.F2I, 0);
-            FloatVector lp = qu.selectFrom(lvLoA, lvLoB).reinterpretAsFloats()
-                    .blend(qu.selectFrom(lv1A, lv1B).reinterpretAsFloats(), u.compare(GE, qu.selectFrom(b1A, b1B).reinterpretAsFloats()))
-                    .blend(qu.selectFrom(lv2A, lv2B).reinterpretAsFloats(), u.compare(GE, qu.selectFrom(b2A, b2B).reinterpretAsFloats()));
-            IntVector qn = (IntVector) n.fma(0.0625f, 8f).max(0f).min(15f).convert(VectorOperators.F2I, 0);
-            FloatVector lm = qn.selectFrom(lvLoA, lvLoB).reinterpretAsFloats()
-                    .blend(qn.selectFrom(lv1A, lv1B).reinterpretAsFloats(), n.compare(GE, qn.selectFrom(b1A, b1B).reinterpretAsFloats()))
-                    .blend(qn.selectFrom(lv2A, lv2B).reinterpretAsFloats(), n.compare(GE, qn.selectFrom(b2A, b2B).reinterpretAsFloats()));
-            FloatVector a = wj.mul(lp), b = wj.mul(lm);
-            sxp = a.fma(v, sxp);
-            slp = a.fma(lp, slp);
-            sxm = b.fma(v, sxm);
-            slm = b.fma(lm, slm);
-        }
-        FloatVector zero = FloatVector.zero(W), best = FloatVector.fromArray(W, t.best, 0), d = FloatVector.fromArray(W, t.d0, 0);
-        FloatVector sp = sxp.mul(sxp).div(slp), sm = sxm.mul(sxm).div(slm);
-        VectorMask<Float> takeP = slp.compare(GT, zero).and(sp.compare(GT, best));
-        best = best.blend(sp, takeP);
-        d = d.blend(sxp.div(slp), takeP);
         VectorMask<Float> takeM = slm.compare(GT, zero).and(sm.compare(GT, best));
         d.blend(sxm.div(slm), takeM).intoArray(t.d0, 0);
         best.blend(sm, takeM).intoArray(t.best, 0);

@@ -8,6 +8,7 @@ import grokkit.checkpoint.TensorKind;
 import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
 import grokkit.model.ParamNames;
+import grokkit.quant.ScalarMatrices;
 import grokkit.quant.WeightMatrix;
 
 import java.io.IOException;
@@ -44,7 +45,7 @@ final class CheckpointWeights implements ModelWeights {
         // [vocab, emb] row-major is already out-major for in = emb, out = vocab.
         CheckpointTensor t = tensor(ParamNames.EMBEDDINGS);
         float[] data = floats(t.weight());
-        return new FloatMatrix((int) t.weight().dim(1), (int) t.weight().dim(0), data);
+        return ScalarMatrices.ofFloats((int) t.weight().dim(1), (int) t.weight().dim(0), data);
     }
 
     @Override
@@ -65,7 +66,7 @@ final class CheckpointWeights implements ModelWeights {
     }
 
     /** Matrix {@code index} of a [.., in, out] tensor as out-major float32. */
-    private FloatMatrix dequantize(CheckpointTensor t, int index, int in, int out) {
+    private WeightMatrix dequantize(CheckpointTensor t, int index, int in, int out) {
         float[] w = new float[in * out];
         long base = (long) index * in * out;
         if (t.kind() == TensorKind.F32) {
@@ -87,7 +88,7 @@ final class CheckpointWeights implements ModelWeights {
                 }
             }
         }
-        return new FloatMatrix(in, out, w);
+        return ScalarMatrices.ofFloats(in, out, w);
     }
 
     private CheckpointTensor tensor(String name) {
@@ -115,35 +116,4 @@ final class CheckpointWeights implements ModelWeights {
         ckpt.close();
     }
 
-    /** A float32 matrix, logically [in, out], stored out-major. */
-    static final class FloatMatrix implements WeightMatrix {
-        private final int in, out;
-        private final float[] data;
-
-        FloatMatrix(int in, int out, float[] outMajor) {
-            this.in = in;
-            this.out = out;
-            this.data = outMajor;
-        }
-
-        @Override public int inDim() { return in; }
-        @Override public int outDim() { return out; }
-        @Override public String encoding() { return "f32"; }
-        @Override public long byteSize() { return 4L * data.length; }
-
-        @Override
-        public void matvec(float[] x, float[] y, int from, int to) {
-            for (int o = from; o < to; o++) {
-                float s = 0;
-                int base = o * in;
-                for (int i = 0; i < in; i++) s += x[i] * data[base + i];
-                y[o] = s;
-            }
-        }
-
-        @Override
-        public void dequantizeColumn(int o, float[] dst) {
-            System.arraycopy(data, o * in, dst, 0, in);
-        }
-    }
 }

@@ -292,7 +292,7 @@ public final class Q4NlEncoder {
             for (int b = 0; b < blocks; b++) encodeLanes(src, row, b * LANES, g, t, w, wRow, s, sRow);
             for (int k = blocks * LANES; k < groups; k++) {
                 int i0 = k * g;
-                s[sRow + k] = (byte) encodeGroup(src, row + i0, i0, Math.min(g, in - i0), g, t.x, t.w, w, wRow + k * half);
+                s[sRow + k] = (byte) encodeGroup(src, row + i0, i0, Math.min(g, in - i0), g, t.x, w, wRow + k * half);
             }
         }
     }
@@ -313,7 +313,7 @@ public final class Q4NlEncoder {
      * {@code i0..}): codes to {@code w[wAt..wAt+g/2)}, returns the group-scale byte. This is the
      * definition of the encoding; {@link #encodeLanes} computes exactly the same for 8 groups.
      */
-    int encodeGroup(float[] src, int at, int i0, int n, int g, float[] x, float[] wt, byte[] w, int wAt) {
+    int encodeGroup(float[] src, int at, int i0, int n, int g, float[] x, byte[] w, int wAt) {
         int half = g / 2;
         float amax = 0, ms = 0;
         for (int j = 0; j < n; j++) {
@@ -332,7 +332,6 @@ public final class Q4NlEncoder {
         float sxp = 0, slp = 0, sxm = 0, slm = 0;
         for (int j = 0; j < n; j++) {
             float v = x[j], wj = errorWeight[i0 + j] * (float) Math.sqrt(Math.fma(v, v, sigma2));
-            wt[j] = wj;
             float u = v * ip, lp = levelOf(u), lm = levelOf(-u);
             float a = wj * lp, b = wj * lm;
             sxp = Math.fma(a, v, sxp);
@@ -430,15 +429,14 @@ public final class Q4NlEncoder {
         if (W.length() != LANES) throw new AssertionError("species length");
     }
 
-    /** Per-call buffers: transposed group values and error weights ([j·8 + lane]), per-lane figures. */
+    /** Per-call buffers: transposed group values ([j·8 + lane]), per-lane figures. */
     private static final class Lanes {
-        final float[] x, w, d0, e0, amax, inv, best = new float[LANES];
+        final float[] x, d0, e0, amax, inv;
         final int[] codes, gather = new int[LANES];
 
         Lanes(int g) {
             for (int lane = 0; lane < LANES; lane++) gather[lane] = lane * g;
             x = new float[g * LANES];
-            w = new float[g * LANES];
             codes = new int[g / 2 * LANES];
             d0 = new float[LANES];
             e0 = new float[LANES];
@@ -466,7 +464,7 @@ public final class Q4NlEncoder {
         }
         amax.intoArray(t.amax, 0);
         ms.mul(2f).div((float) g).intoArray(t.e0, 0); // σ²
-        searchLanes(x, t.w, errorWeightT, cb, g, t);
+        searchLanes(x, errorWeightT, cb, g, t);
         for (int lane = 0; lane < LANES; lane++) {
             if (t.amax[lane] == 0) {
                 s[sRow + k0 + lane] = (byte) Q4Nl.ZERO_SCALE;
@@ -546,8 +544,8 @@ public final class Q4NlEncoder {
         return IntVector.fromArray(WI, t, from);
     }
 
-    /** The search of {@link #encodeGroup} for 8 groups: stores the error weights in wt, the refitted scales d* in t.d0. */
-    private static void searchLanes(float[] x, float[] wt, float[] ewT, int cb, int g, Lanes t) {
+    /** The search of {@link #encodeGroup} for 8 groups: the refitted scales d* into t.d0. */
+    private static void searchLanes(float[] x, float[] ewT, int cb, int g, Lanes t) {
         IntVector b1A = table(BUCKET_B1, 0), b1B = table(BUCKET_B1, 8), b2A = table(BUCKET_B2, 0), b2B = table(BUCKET_B2, 8);
         IntVector lvLoA = table(LEVEL_LO, 0), lvLoB = table(LEVEL_LO, 8), lv1A = table(LEVEL_1, 0), lv1B = table(LEVEL_1, 8), lv2A = table(LEVEL_2, 0), lv2B = table(LEVEL_2, 8);
         FloatVector amax = FloatVector.fromArray(W, t.amax, 0), sigma2 = FloatVector.fromArray(W, t.e0, 0);
@@ -556,7 +554,6 @@ public final class Q4NlEncoder {
         for (int p = 0; p < g * LANES; p += LANES) {
             FloatVector v = FloatVector.fromArray(W, x, p);
             FloatVector wj = FloatVector.fromArray(W, ewT, cb + p).mul(v.fma(v, sigma2).sqrt());
-            wj.intoArray(wt, p);
             FloatVector u = v.mul(ip), n = u.neg();
             IntVector qu = (IntVector) u.fma(0.0625f, 8f).max(0f).min(15f).convert(VectorOperators.F2I, 0);
             FloatVector lp = qu.selectFrom(lvLoA, lvLoB).reinterpretAsFloats()
@@ -578,7 +575,6 @@ public final class Q4NlEncoder {
         FloatVector best = zero.blend(sp, takeP), d = dp.blend(sxp.div(slp), takeP);
         VectorMask<Float> takeM = slm.compare(GT, zero).and(sm.compare(GT, best));
         d.blend(sxm.div(slm), takeM).intoArray(t.d0, 0);
-        best.blend(sm, takeM).intoArray(t.best, 0);
     }
 
     /** The levels of values v (in level units), 8 at a time: the search's lookup, for the tests. */

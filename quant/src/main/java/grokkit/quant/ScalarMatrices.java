@@ -21,6 +21,39 @@ public final class ScalarMatrices {
         return new Scalar(spec, weights, scales, in, out);
     }
 
+    /**
+     * A float32 matrix {@code [in, out]} held out-major on the heap ({@code outMajor[o·in + i] =
+     * W[i, o]}, like every encoding), multiplied in plain scalar code: the reference weights of
+     * tests that build models without a shard.
+     */
+    public static WeightMatrix ofFloats(int in, int out, float[] outMajor) {
+        if (outMajor.length != (long) in * out)
+            throw new IllegalArgumentException("[" + in + "," + out + "] needs " + (long) in * out + " floats, got " + outMajor.length);
+        return new Dense(in, out, outMajor);
+    }
+
+    private record Dense(int in, int out, float[] data) implements WeightMatrix {
+        @Override public int inDim() { return in; }
+        @Override public int outDim() { return out; }
+        @Override public String encoding() { return "f32"; }
+        @Override public long byteSize() { return 4L * data.length; }
+
+        @Override
+        public void matvec(float[] x, float[] y, int from, int to) {
+            for (int o = from; o < to; o++) {
+                float s = 0;
+                int base = o * in;
+                for (int i = 0; i < in; i++) s += x[i] * data[base + i];
+                y[o] = s;
+            }
+        }
+
+        @Override
+        public void dequantizeColumn(int o, float[] dst) {
+            System.arraycopy(data, o * in, dst, 0, in);
+        }
+    }
+
     private record Scalar(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out) implements WeightMatrix {
         @Override public int inDim() { return in; }
         @Override public int outDim() { return out; }

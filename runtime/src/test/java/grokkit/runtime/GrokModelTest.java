@@ -1,5 +1,7 @@
 package grokkit.runtime;
 
+import grokkit.quant.ScalarMatrices;
+
 import grokkit.errors.BadInputException;
 import grokkit.model.ModelConfig;
 import grokkit.model.ParamNames;
@@ -117,7 +119,7 @@ class GrokModelTest {
         RandomWeights w = weights();
         ModelConfig c = w.config();
         for (int l = 0; l < c.numLayers(); l++)
-            w.put(ParamNames.layer(l, ParamNames.ROUTER), new DenseMatrix(c.embSize(), c.numExperts(), new float[c.embSize() * c.numExperts()]));
+            w.put(ParamNames.layer(l, ParamNames.ROUTER), ScalarMatrices.ofFloats(c.embSize(), c.numExperts(), new float[c.embSize() * c.numExperts()]));
         double[][] expect = NaiveGrok.forward(w, PROMPT);
         try (GrokModel m = new GrokModel(w, opts(2, 128))) {
             float[][] got = m.forward(PROMPT);
@@ -148,7 +150,7 @@ class GrokModelTest {
     @Test
     void aModelWhoseShapesDisagreeWithItsConfigIsRejectedAtLoad() {
         RandomWeights w = weights();
-        w.put(ParamNames.layer(1, ParamNames.ATTN_KEY), new DenseMatrix(32, 8, new float[32 * 8]));
+        w.put(ParamNames.layer(1, ParamNames.ATTN_KEY), ScalarMatrices.ofFloats(32, 8, new float[32 * 8]));
         assertThatThrownBy(() -> new GrokModel(w, opts(1, 128))).isInstanceOf(BadInputException.class)
                 .hasMessageContaining("transformer/decoder_layer_1/multi_head_attention/key/w is [32, 8], expected [32, 16]");
         RandomWeights missing = weights();

@@ -3,6 +3,7 @@ package grokkit.runtime;
 import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
 import grokkit.model.ParamNames;
+import grokkit.quant.ScalarMatrices;
 import grokkit.quant.WeightMatrix;
 
 import java.util.HashMap;
@@ -15,7 +16,7 @@ final class RandomWeights implements ModelWeights {
     private final Map<String, float[]> vectors = new HashMap<>();
     private final Map<String, WeightMatrix> matrices = new HashMap<>();
     private final Map<String, WeightMatrix[]> experts = new HashMap<>();
-    private final DenseMatrix embeddings;
+    private final WeightMatrix embeddings;
 
     /** A tiny Grok-shaped configuration: 2 layers, emb 32, 4 q / 2 kv heads of 8, 4 experts top-2. */
     static ModelConfig tinyConfig() {
@@ -54,10 +55,10 @@ final class RandomWeights implements ModelWeights {
         }
     }
 
-    private static DenseMatrix dense(Random r, int in, int out, double std) {
+    private static WeightMatrix dense(Random r, int in, int out, double std) {
         float[] d = new float[in * out];
         for (int i = 0; i < d.length; i++) d[i] = (float) (r.nextGaussian() * std);
-        return new DenseMatrix(in, out, d);
+        return ScalarMatrices.ofFloats(in, out, d);
     }
 
     private static float[] norm(Random r, int n, double mean) {

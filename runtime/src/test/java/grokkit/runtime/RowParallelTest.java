@@ -1,5 +1,8 @@
 package grokkit.runtime;
 
+import grokkit.quant.ScalarMatrices;
+import grokkit.quant.WeightMatrix;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -10,20 +13,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 class RowParallelTest {
-    private static DenseMatrix random(Random r, int in, int out) {
+    private static WeightMatrix random(Random r, int in, int out) {
         float[] w = new float[in * out];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
-        return new DenseMatrix(in, out, w);
+        return ScalarMatrices.ofFloats(in, out, w);
     }
 
     @Test
     void groupedProductsEqualSerialOnesForUnalignedShapes() {
         Random r = new Random(1);
         // 300 and 37 outputs are not multiples of the pool's 16-row alignment.
-        DenseMatrix a = random(r, 37, 300), b = random(r, 37, 37), c = random(r, 37, 5);
+        WeightMatrix a = random(r, 37, 300), b = random(r, 37, 37), c = random(r, 37, 5);
         float[][] x = new float[5][37];
         for (float[] row : x) for (int i = 0; i < 37; i++) row[i] = (float) r.nextGaussian();
-        DenseMatrix[] ms = {a, b, c};
+        WeightMatrix[] ms = {a, b, c};
         float[][][] serial = new float[3][][];
         for (int m = 0; m < 3; m++) {
             serial[m] = new float[5][ms[m].outDim()];
@@ -60,7 +63,7 @@ class RowParallelTest {
     void fusedExpertProductsEqualTheSerialFeedForward() {
         Random r = new Random(3);
         int in = 40, ffn = 300, out = 37, experts = 3, selected = 2, tokens = 4;
-        DenseMatrix[] gate = new DenseMatrix[experts], up = new DenseMatrix[experts], down = new DenseMatrix[experts];
+        WeightMatrix[] gate = new WeightMatrix[experts], up = new WeightMatrix[experts], down = new WeightMatrix[experts];
         for (int e = 0; e < experts; e++) {
             gate[e] = random(r, in, ffn);
             up[e] = random(r, in, ffn);

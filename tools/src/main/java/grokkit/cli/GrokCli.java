@@ -14,7 +14,7 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "grok",
         mixinStandardHelpOptions = true,
-        version = "grok-kit 0.1.0",
+        version = "grok-kit " + GrokCli.VERSION,
         description = "Convert, quantize, run and verify the Grok-1 open-weights model.",
         subcommands = {
                 CommandLine.HelpCommand.class,
@@ -28,8 +28,11 @@ import java.nio.file.NoSuchFileException;
                 InspectCommand.class,
                 QuantEvalCommand.class,
                 ImatrixCommand.class,
+                GoldenCommand.class,
         })
 public final class GrokCli {
+    /** The grok-kit version, recorded in the files it writes (golden sets). */
+    public static final String VERSION = "0.1.0";
 
     public static void main(String[] args) {
         System.exit(run(args));

@@ -35,6 +35,10 @@ public final class LogitsCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
     Integer threads;
 
+    @Option(names = "--batch", paramLabel = "N",
+            description = "Tokens per forward step (default: the whole prompt; 1 = one token at a time through the KV cache). The logits are the same bits for every N.")
+    Integer batch;
+
     @Spec
     CommandSpec spec;
 
@@ -46,6 +50,8 @@ public final class LogitsCommand implements Callable<Integer> {
             if (threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);
             options = options.withThreads(threads);
         }
+        if (batch != null && batch < 1) throw new BadInputException("--batch: must be >= 1, got " + batch);
+        options = options.withPrefillChunk(batch != null ? batch : ids.length);
         long t0 = System.nanoTime();
         try (ModelWeights weights = ModelDirs.open(modelDir, "MODEL_DIR");
              GrokModel model = new GrokModel(weights, options)) {

@@ -59,6 +59,11 @@ public final class Q4Encoder extends RowEncoder {
     }
 
     @Override
+    public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, int in, float[] dst) {
+        decodeNibbleRow(spec, w, wOff, s, sOff, in, dst);
+    }
+
+    @Override
     public void encodeRow(float[] src, int srcOff, int in, byte[] w, int wOff, byte[] s, int sOff) {
         int g = spec.groupSize(), groups = in / g;
         String st = spec.scaleType();

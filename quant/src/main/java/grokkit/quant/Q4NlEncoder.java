@@ -47,7 +47,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link StrictMath}: same floats → same bytes on any machine, any thread count, any tiling of
  * rows. An instance is immutable and thread-safe.
  */
-public final class Q4NlEncoder {
+public final class Q4NlEncoder implements MatrixEncoder {
     /** Channel scales are clamped to this factor of the matrix RMS (either way), far inside f16's range. */
     static final float CHANNEL_RANGE = 4096f;
 
@@ -188,7 +188,7 @@ public final class Q4NlEncoder {
      *                   activation from calibration), or null
      */
     public static Q4NlEncoder prepare(EncodingSpec spec, ChannelStats stats, float[] importance) {
-        if (!EncodingSpec.Q4NL.equals(spec.name())) throw new IllegalArgumentException("not a q4nl spec: " + spec);
+        if (spec.encoding() != Encoding.Q4NL) throw new IllegalArgumentException("not a q4nl spec: " + spec);
         spec.checkShape(stats.in, 1);
         if (stats.rows == 0) throw new IllegalArgumentException("q4nl: no rows in the channel statistics");
         int in = stats.in;
@@ -222,8 +222,42 @@ public final class Q4NlEncoder {
         return prepare(spec, new ChannelStats(in).addRows(outMajor, 0, out), importance);
     }
 
+    @Override
     public EncodingSpec spec() {
         return spec;
+    }
+
+    @Override
+    public int in() {
+        return in;
+    }
+
+    /**
+     * {@code w' = c[i] · (d · level)}, as {@link Q4Nl#dequantizeRow} computes it, with this
+     * encoder's channel scales and group-scale table instead of the header's (the same values:
+     * the header stores exactly these f16 bits and base), from plain arrays.
+     */
+    @Override
+    public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, float[] dst) {
+        int g = spec.groupSize(), half = g / 2, groups = Q4Nl.groups(in, g);
+        float[] c = channel, d = scaleTable, level = Q4Nl.LEVEL_F;
+        for (int k = 0; k < groups; k++) {
+            float dk = d[s[sOff + k] & 0xff];
+            int gb = k * g, kb = wOff + k * half;
+            if (gb + g <= in) {
+                for (int j = 0; j < half; j++) {
+                    int b = w[kb + j] & 0xff;
+                    dst[gb + j] = c[gb + j] * (dk * level[b & 15]);
+                    dst[gb + half + j] = c[gb + half + j] * (dk * level[b >>> 4]);
+                }
+            } else { // a ragged last group: its missing inputs are padding
+                for (int j = 0; j < half; j++) {
+                    int b = w[kb + j] & 0xff, lo = gb + j, hi = lo + half;
+                    if (lo < in) dst[lo] = c[lo] * (dk * level[b & 15]);
+                    if (hi < in) dst[hi] = c[hi] * (dk * level[b >>> 4]);
+                }
+            }
+        }
     }
 
     /** The base S of the group scales. */
@@ -237,21 +271,25 @@ public final class Q4NlEncoder {
     }
 
     /** Bytes of one row in the weights region. */
+    @Override
     public int weightRowBytes() {
         return Q4Nl.groups(in, spec.groupSize()) * (spec.groupSize() / 2);
     }
 
     /** Bytes of one row's group scales (the scales region holds {@code out} of these, then the header). */
+    @Override
     public int scaleRowBytes() {
         return Q4Nl.groups(in, spec.groupSize());
     }
 
     /** Bytes of the header: S (float32) and the {@code in} f16 channel scales, padded to 4. */
+    @Override
     public int headerBytes() {
         return (int) Q4Nl.headerBytes(in);
     }
 
     /** Writes the header at {@code dst[off..]}; it starts the scales region (group scales follow at {@link #headerBytes}). */
+    @Override
     public void writeHeader(byte[] dst, int off) {
         int b = Float.floatToRawIntBits(base);
         for (int k = 0; k < 4; k++) dst[off + k] = (byte) (b >>> (8 * k));
@@ -272,6 +310,7 @@ public final class Q4NlEncoder {
      * {@link #encodeGroup}. Both perform the same IEEE operations in the same order per group, so
      * which path a group takes never changes a byte (Q4NlTest checks it).
      */
+    @Override
     public void encodeRows(float[] src, int srcOff, int rows, byte[] w, int wOff, byte[] s, int sOff) {
         encodeRows(src, srcOff, rows, w, wOff, s, sOff, (long) rows * in >= LANES_FROM);
     }

@@ -41,7 +41,7 @@ public record ConvertOptions(String experts, String attention, String embeddings
     /**
      * Values of {@code --experts}: int8 (lossless), int4 (= q4nl, the best int4 encoding: {@link Encoding#Q4NL}'s alias),
      * q4 (the squared-error-search uniform grid), q4nl (non-uniform grid + channel scales,
-     * {@link grokkit.quant.Q4Nl}; 0.50× Q4_0's KL at fewer bits on the 12-layer fixture), q4_0 (llama.cpp's Q4_0, a
+     * {@link grokkit.quant.Q4Nl}; lower KL than Q4_0 at fewer bits: docs/benchmarks/int4.md), q4_0 (llama.cpp's Q4_0, a
      * comparison baseline).
      */
     public static final java.util.List<String> EXPERT_VALUES = java.util.List.of("int8", "int4", "q4", "q4nl", "q4_0");

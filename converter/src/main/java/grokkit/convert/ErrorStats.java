@@ -16,9 +16,9 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>The sums are taken in 8 fixed float64 lanes (see {@link Sums}): input i of every row goes to
  * lane {@code i mod 8}, each lane adds its terms in row order, and the 8 lanes are added 0..7 at
- * the end. One sequential sum (the definition before) is a chain of dependent float64 additions,
- * ~4 cycles per weight, which cost more than the whole rest of int8-to-int4 conversion except
- * the encoder; the lanes are ~8× faster. The result depends only on the tile's shape and values
+ * the end, because one sequential sum is a chain of dependent float64 additions that would cost
+ * more than the rest of the conversion but the encoder (measured: docs/benchmarks/encoders.md).
+ * The result depends only on the tile's shape and values
  * (tiles are fixed by the record's shape, never by the thread count), so the report stays
  * deterministic; it differs from the sequential sum only by float64 rounding (relative ~1e-15 on
  * a tile, ErrorStatsTest checks both against an exact sum). Every path, including the generic

@@ -159,15 +159,15 @@ final class TileTask implements Callable<TileTask.Tile> {
         int in = v.in;
         long sourceBytes = v.sourceBytes() * rows / v.out;
         int wBytes = Math.toIntExact(spec.weightBytes(in, rows));
-        switch (ot.storage()) {
+        return switch (ot.storage()) {
             case COPY_F32_ROWS -> {
                 // Lossless f32 (the embedding table, the norm vectors): the stored rows are the source
                 // bytes, straight from the file (no user-space copy at all) where it can be had.
                 FileRange range = v.rawF32FileRange(o0, rows);
-                if (range != null) return new Tile(tensor, first, last, null, new byte[0], 0, 0, 0, sourceBytes, range);
+                if (range != null) yield new Tile(tensor, first, last, null, new byte[0], 0, 0, 0, sourceBytes, range);
                 byte[] w = buffers.reusedOr(wBytes); // every byte is overwritten
                 v.readRawF32Rows(o0, rows, w);
-                return new Tile(tensor, first, last, w, new byte[0], 0, 0, 0, sourceBytes, null, true);
+                yield new Tile(tensor, first, last, w, new byte[0], 0, 0, 0, sourceBytes, null, true);
             }
             case COPY_INT8 -> {
                 // Lossless: xAI's int8 values transposed, and their bf16 scales per (row, block).
@@ -184,13 +184,10 @@ final class TileTask implements Callable<TileTask.Tile> {
                         s[at + 1] = (byte) (bits >> 8);
                     }
                 }
-                return new Tile(tensor, first, last, w, s, Math.toIntExact(spec.scaleBytes(in, o0)), 0, 0, sourceBytes, null, true);
+                yield new Tile(tensor, first, last, w, s, Math.toIntExact(spec.scaleBytes(in, o0)), 0, 0, sourceBytes, null, true);
             }
-            case ENCODE -> {
-                return encoded(v, wBytes, sourceBytes);
-            }
-        }
-        throw new AssertionError(ot.storage());
+            case ENCODE -> encoded(v, wBytes, sourceBytes);
+        };
     }
 
     /**

@@ -180,33 +180,28 @@ public enum Encoding {
     void checkShape(EncodingSpec spec, int in, int out) {
         int g = spec.groupSize();
         String st = spec.scaleType();
-        switch (this) {
-            case F32, BF16 -> {
-                if (g != 0 || !"none".equals(st))
-                    throw new IllegalArgumentException(id + ": no groups or scales, got group size " + g + ", scale type " + st);
-            }
-            case INT8_ROWBLOCK, Q8, Q4 -> {
-                if (g <= 0 || in % g != 0)
-                    throw new IllegalArgumentException(String.format(Locale.ROOT,
-                            "%s: input dimension %d is not a multiple of the group size %d", id, in, g));
-                if (this == Q4 && g % 2 != 0) throw new IllegalArgumentException(id + ": group size must be even");
-                if (!"bf16".equals(st) && !"f16".equals(st))
-                    throw new IllegalArgumentException(id + ": scale type must be bf16 or f16, got " + st);
-            }
-            case Q4_0 -> {
-                // a ragged last block is zero-padded (see docs/FORMAT.md)
-                if (g != 32 || !"f16".equals(st))
-                    throw new IllegalArgumentException(id + ": blocks of 32 with f16 scales only, got " + g + "/" + st);
-            }
-            case Q4NL -> {
-                if (g <= 0 || g % 2 != 0)
-                    throw new IllegalArgumentException(id + ": group size must be positive and even, got " + g);
-                if (!"log8".equals(st)) throw new IllegalArgumentException(id + ": scale type must be log8, got " + st);
-            }
-        }
+        boolean scales16 = "bf16".equals(st) || "f16".equals(st);
+        String problem = switch (this) {
+            case F32, BF16 -> g != 0 || !"none".equals(st) ? id + ": no groups or scales, got group size " + g + ", scale type " + st : null;
+            case INT8_ROWBLOCK, Q8, Q4 -> g <= 0 || in % g != 0
+                    ? String.format(Locale.ROOT, "%s: input dimension %d is not a multiple of the group size %d", id, in, g)
+                    : this == Q4 && g % 2 != 0 ? id + ": group size must be even"
+                    : !scales16 ? id + ": scale type must be bf16 or f16, got " + st : null;
+            // a ragged last block is zero-padded (see docs/FORMAT.md)
+            case Q4_0 -> g != 32 || !"f16".equals(st) ? id + ": blocks of 32 with f16 scales only, got " + g + "/" + st : null;
+            case Q4NL -> g <= 0 || g % 2 != 0 ? id + ": group size must be positive and even, got " + g
+                    : !"log8".equals(st) ? id + ": scale type must be log8, got " + st : null;
+        };
+        if (problem != null) throw new IllegalArgumentException(problem);
     }
 
     // ---- scalar dequantizer ---------------------------------------------------------------
+
+    /** Decodes row {@code o} of an {@code [in, ·]} matrix's regions into {@code dst[0, in)}. */
+    @FunctionalInterface
+    interface RowDecoder {
+        void row(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int o, float[] dst);
+    }
 
     /**
      * The scalar reference decoder: row {@code o} (the {@code in} weights feeding output o) of
@@ -214,41 +209,51 @@ public enum Encoding {
      * encoders' {@code decodeRow} and the error statistics must agree with it.
      */
     void dequantizeRow(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int o, float[] dst) {
-        long n = in;
-        switch (this) {
-            case F32 -> {
-                long base = 4 * n * o;
-                for (int i = 0; i < in; i++) dst[i] = weights.get(LE_F32, base + 4L * i);
+        RowDecoder d = switch (this) {
+            case F32 -> Encoding::f32Row;
+            case BF16 -> Encoding::bf16Row;
+            case INT8_ROWBLOCK, Q8 -> Encoding::int8Row;
+            case Q4, Q4_0 -> Encoding::nibbleRow;
+            case Q4NL -> Q4Nl::dequantizeRow;
+        };
+        d.row(spec, weights, scales, in, o, dst);
+    }
+
+    private static void f32Row(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int o, float[] dst) {
+        long base = 4L * in * o;
+        for (int i = 0; i < in; i++) dst[i] = weights.get(LE_F32, base + 4L * i);
+    }
+
+    private static void bf16Row(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int o, float[] dst) {
+        long base = 2L * in * o;
+        for (int i = 0; i < in; i++) dst[i] = Halfs.bf16ToFloat(weights.get(LE_I16, base + 2L * i));
+    }
+
+    /** int8 values times their group's 16-bit scale (int8-rowblock, q8). */
+    private static void int8Row(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int o, float[] dst) {
+        int g = spec.groupSize(), groups = in / g;
+        long base = (long) in * o;
+        for (int k = 0; k < groups; k++) {
+            float s = Dequantizer.scale(spec, scales, (long) o * groups + k);
+            for (int j = 0; j < g; j++) {
+                int i = k * g + j;
+                dst[i] = weights.get(ValueLayout.JAVA_BYTE, base + i) * s;
             }
-            case BF16 -> {
-                long base = 2 * n * o;
-                for (int i = 0; i < in; i++) dst[i] = Halfs.bf16ToFloat(weights.get(LE_I16, base + 2L * i));
+        }
+    }
+
+    /** {@code (nibble − 8)} times the group's 16-bit scale (q4, q4_0; a ragged last group's padding is skipped). */
+    private static void nibbleRow(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int o, float[] dst) {
+        int g = spec.groupSize(), half = g / 2, groups = spec.groupsPerRow(in);
+        long base = (long) groups * half * o;
+        for (int k = 0; k < groups; k++) {
+            float s = Dequantizer.scale(spec, scales, (long) o * groups + k);
+            for (int j = 0; j < half; j++) {
+                int b = weights.get(ValueLayout.JAVA_BYTE, base + (long) k * half + j) & 0xff;
+                int lo = k * g + j, hi = lo + half;
+                if (lo < in) dst[lo] = ((b & 15) - 8) * s;
+                if (hi < in) dst[hi] = ((b >>> 4) - 8) * s;
             }
-            case INT8_ROWBLOCK, Q8 -> {
-                int g = spec.groupSize(), groups = in / g;
-                long base = n * o;
-                for (int k = 0; k < groups; k++) {
-                    float s = Dequantizer.scale(spec, scales, (long) o * groups + k);
-                    for (int j = 0; j < g; j++) {
-                        int i = k * g + j;
-                        dst[i] = weights.get(ValueLayout.JAVA_BYTE, base + i) * s;
-                    }
-                }
-            }
-            case Q4, Q4_0 -> {
-                int g = spec.groupSize(), half = g / 2, groups = spec.groupsPerRow(in);
-                long base = (long) groups * half * o;
-                for (int k = 0; k < groups; k++) {
-                    float s = Dequantizer.scale(spec, scales, (long) o * groups + k);
-                    for (int j = 0; j < half; j++) {
-                        int b = weights.get(ValueLayout.JAVA_BYTE, base + (long) k * half + j) & 0xff;
-                        int lo = k * g + j, hi = lo + half;
-                        if (lo < in) dst[lo] = ((b & 15) - 8) * s;
-                        if (hi < in) dst[hi] = ((b >>> 4) - 8) * s;
-                    }
-                }
-            }
-            case Q4NL -> Q4Nl.dequantizeRow(spec, weights, scales, in, o, dst);
         }
     }
 

@@ -27,11 +27,9 @@ import jdk.incubator.vector.VectorSpecies;
  * its nearest level and d is refitted by weighted least squares; the refitted error is
  * {@code Σw·x² − (Σw·x·L)²/Σw·L²}, so one pass per candidate pair suffices. The winner is
  * replaced by the nearer in ratio of its two neighbouring lattice scales {@code ±S·2^(-k/16)}.
- * (Until 2026-11-28 both lattice points were tried exactly, codes re-assigned: two more passes
- * for 0.6% less RMS error; and two more candidate pairs ±amax/127·{0.9, 1.1} were tried: relative
- * RMS error 0.0656 instead of 0.0686 on Q4NlTest.heavyRows, KL 0.456× instead of 0.500× Q4_0's on
- * tiny-12l, but 3× the search and a full-width conversion at 2.6× plain absmax q4, over issue 6's
- * 2× bound: docs/benchmarks/int4.md.)
+ * One candidate pair and no exact comparison of the two lattice points keep the encoder within
+ * issue 6's time bound; what the richer searches tried before gained and cost is in
+ * docs/benchmarks/encoders.md.
  *
  * <p>Error weights: input j of a group counts {@code c[j]² · sqrt(σ² + x_j²)} (σ² = twice the
  * group's mean square of x/c; it leans toward the larger weights, which carry more of the output,
@@ -317,7 +315,7 @@ public final class Q4NlEncoder implements MatrixEncoder {
 
     /**
      * Calls with fewer weights take the scalar path (same bytes): until C2 has compiled the lane
-     * code, the Vector API runs as plain Java objects, 100× slower than scalar code, and small
+     * code, the Vector API runs as plain Java objects, far slower than scalar code, and small
      * matrices (test fixtures) would never pay that back. The converter's tiles are ~2M weights.
      */
     static final long LANES_FROM = 1 << 18;
@@ -411,8 +409,7 @@ public final class Q4NlEncoder implements MatrixEncoder {
     /**
      * Of lattice byte {@code c} (magnitude ≥ |d|) and the next smaller magnitude, the one nearer
      * to d in ratio: the smaller one if {@code |d|} is below their geometric mean, i.e. if
-     * {@code t(c)·t(c+1) > d²}. (Trying both exactly, codes re-assigned, was 2 more nearest-level
-     * passes, a third of the encoder's time, for 1.6% less RMS error.)
+     * {@code t(c)·t(c+1) > d²} (cheaper than trying both exactly: docs/benchmarks/encoders.md).
      */
     int closerLattice(int c, float d) {
         int c1 = nextLattice(c);

@@ -34,6 +34,7 @@ record EncodedMatrix(EncodingSpec spec, int in, int out, byte[] weightBytes, byt
         }
         for (int o = 0; o < out; o++) {
             switch (spec.encoding()) {
+                case null -> throw new NullPointerException(); // with case null, the compiler checks that every Encoding is handled
                 case F32 -> {
                     for (int k = 0; k < in; k++) {
                         float v = (float) (rnd.nextDouble() * 2 - 1);

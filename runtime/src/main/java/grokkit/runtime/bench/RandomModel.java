@@ -137,6 +137,7 @@ public final class RandomModel implements ModelWeights {
         MemorySegment s = sBytes == 0 ? MemorySegment.NULL : arena.allocate(sBytes, 64);
         float std = (float) (1 / Math.sqrt(in));
         switch (spec.encoding()) {
+            case null -> throw new NullPointerException(); // with case null, the compiler checks that every Encoding is handled
             case F32 -> {
                 // 64 Ki distinct values tiled: Grok-1's f32 embedding table is 805 M floats.
                 SplittableRandom r = new SplittableRandom(in * 31L + out);

@@ -3,6 +3,7 @@ package grokkit.convert;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import grokkit.errors.BadInputException;
+import grokkit.quant.Encoding;
 import grokkit.quant.EncodingSpec;
 import grokkit.quant.Q4Encoder;
 
@@ -38,28 +39,22 @@ public record ConvertOptions(String experts, String attention, String embeddings
     public static final long DEFAULT_SHARD_SIZE = 4L << 30;
     public static final int DEFAULT_GROUP_SIZE = 32;
     /**
-     * Values of {@code --experts}: int8 (lossless), int4 (= {@link #INT4}, the best int4 encoding),
+     * Values of {@code --experts}: int8 (lossless), int4 (= q4nl, the best int4 encoding: {@link Encoding#Q4NL}'s alias),
      * q4 (the squared-error-search uniform grid), q4nl (non-uniform grid + channel scales,
-     * {@link grokkit.quant.Q4Nl}; 0.50× Q4_0's KL at fewer bits on the 12-layer fixture), q4_0 (llama.cpp's Q4_0, a
+     * {@link grokkit.quant.Q4Nl}; lower KL than Q4_0 at fewer bits: docs/benchmarks/int4.md), q4_0 (llama.cpp's Q4_0, a
      * comparison baseline).
      */
     public static final java.util.List<String> EXPERT_VALUES = java.util.List.of("int8", "int4", "q4", "q4nl", "q4_0");
-
-    /**
-     * What {@code int4} means for {@code --experts} and {@code --attention}: the int4 encoding with
-     * the lowest KL divergence at ≤ 4.5 bits per weight (issue 6, docs/benchmarks/int4.md).
-     */
-    public static final String INT4 = "q4nl";
 
     /** The scale type of q4 groups: f16 keeps 3 more significand bits than bf16, ample range for weights. */
     public static final String Q4_SCALE_TYPE = "f16";
 
     /**
-     * The q4 scale rule: the squared-error search; {@code -Dgrok.convert.q4=absmax} selects the
-     * plain absmax/7 rule (for measuring what the search costs and gains; recorded in the manifest).
+     * The q4 scale rule the converter uses, recorded in the manifest: the squared-error search
+     * ({@link Q4Encoder.ScaleChoice#SEARCH}). Plain absmax/7 remains in {@link Q4Encoder} for
+     * tests and measurements, not as a conversion option.
      */
-    static final Q4Encoder.ScaleChoice Q4_CHOICE = "absmax".equals(System.getProperty("grok.convert.q4"))
-            ? Q4Encoder.ScaleChoice.ABSMAX : Q4Encoder.ScaleChoice.SEARCH;
+    public static final String Q4_SCALE_RULE = "least-squared-error";
 
     public static ConvertOptions defaults() {
         return new ConvertOptions("int8", "int8", "f32", DEFAULT_GROUP_SIZE, null,
@@ -80,32 +75,60 @@ public record ConvertOptions(String experts, String attention, String embeddings
     public void validate() throws BadInputException {
         if (!EXPERT_VALUES.contains(experts))
             throw new BadInputException("--experts must be one of " + String.join(", ", EXPERT_VALUES) + ", got '" + experts + "'");
-        if (!attention.equals("int8") && !attention.equals("int4")) throw new BadInputException("--attention must be int8 or int4, got '" + attention + "'");
-        if (!embeddings.equals("f32") && !embeddings.equals("bf16")) throw new BadInputException("--embeddings must be f32 or bf16, got '" + embeddings + "'");
+        if (!ATTENTION_VALUES.contains(attention))
+            throw new BadInputException("--attention must be " + String.join(" or ", ATTENTION_VALUES) + ", got '" + attention + "'");
+        if (!EMBEDDING_VALUES.contains(embeddings))
+            throw new BadInputException("--embeddings must be " + String.join(" or ", EMBEDDING_VALUES) + ", got '" + embeddings + "'");
         if (groupSize != 32 && groupSize != 64 && groupSize != 128) throw new BadInputException("--group-size must be 32, 64 or 128, got " + groupSize);
         if (threads < 1) throw new BadInputException("--threads must be at least 1, got " + threads);
         if (shardSize < 4096) throw new BadInputException("--shard-size must be at least 4096 bytes, got " + shardSize + " bytes");
-        if (imatrix != null && !encodingFor(experts, 2 * groupSize, 1).name().equals(EncodingSpec.Q4NL))
+        if (imatrix != null && !expertEncoding().weighsImportance())
             throw new BadInputException("--imatrix " + imatrix + ": only q4nl experts (--experts int4 or q4nl) use an importance matrix, got --experts " + experts);
     }
 
+    /** Values of {@code --attention}: int8 (lossless) or int4 (= q4nl). */
+    public static final java.util.List<String> ATTENTION_VALUES = java.util.List.of("int8", "int4");
+    /** Values of {@code --embeddings}. */
+    public static final java.util.List<String> EMBEDDING_VALUES = java.util.List.of("f32", "bf16");
+
+    /** The encoding {@code --experts} names ({@link Encoding}'s names and aliases: int8 is int8-rowblock, int4 is q4nl). */
+    public Encoding expertEncoding() {
+        return Encoding.of(experts);
+    }
+
+    /** The encoding {@code --attention} names. */
+    public Encoding attentionEncoding() {
+        return Encoding.of(attention);
+    }
+
+    /** The spec of the embedding table under {@code --embeddings}. */
+    public EncodingSpec embeddingSpec() {
+        return switch (Encoding.of(embeddings)) {
+            case F32 -> EncodingSpec.f32();
+            case BF16 -> EncodingSpec.bf16();
+            case INT8_ROWBLOCK, Q8, Q4, Q4_0, Q4NL -> throw new IllegalStateException("--embeddings " + embeddings + " (validate() rejects it)");
+        };
+    }
+
     /**
-     * The encoding for an int8 source matrix under option value {@code int8|int4|q4|q4nl|q4_0}
-     * ({@code int4} = {@link #INT4}). Under {@code q4}, a matrix whose
+     * The spec of an int8 source matrix under {@code option} (an {@code --experts} or
+     * {@code --attention} encoding). Under {@code q4}, a matrix whose
      * input dimension is not a multiple of the group size (never in Grok-1; e.g. ffn 344 in the
      * small fixtures) gets the largest even group size below it that divides the input dimension,
      * at least 8; failing that it stays int8. The manifest records each matrix's actual group size.
      */
-    EncodingSpec encodingFor(String option, int in, int rowBlocks) {
-        if (option.equals("int4")) option = INT4;
-        // q4nl and q4_0 take any input dimension (ragged last group).
-        if (option.equals("q4nl")) return EncodingSpec.q4nl(groupSize);
-        if (option.equals("q4_0")) return EncodingSpec.q4_0(); // a ragged last block is zero-padded, as llama.cpp would see it
-        if (option.equals("q4")) {
-            int g = effectiveGroupSize(in);
-            if (g > 0) return EncodingSpec.q4(g, Q4_SCALE_TYPE);
-        }
-        return EncodingSpec.int8RowBlock(in, rowBlocks);
+    EncodingSpec encodingFor(Encoding option, int in, int rowBlocks) {
+        return switch (option) {
+            // q4nl and q4_0 take any input dimension (ragged last group; q4_0 zero-pads it, as llama.cpp would see it).
+            case Q4NL -> EncodingSpec.q4nl(groupSize);
+            case Q4_0 -> EncodingSpec.q4_0();
+            case Q4 -> {
+                int g = effectiveGroupSize(in);
+                yield g > 0 ? EncodingSpec.q4(g, Q4_SCALE_TYPE) : EncodingSpec.int8RowBlock(in, rowBlocks);
+            }
+            case INT8_ROWBLOCK -> EncodingSpec.int8RowBlock(in, rowBlocks);
+            case F32, BF16, Q8 -> throw new IllegalStateException(option + " is not an int8-matrix option (validate() rejects it)");
+        };
     }
 
     /** {@link #groupSize} if it divides {@code in}, else the largest even divisor of in below it (≥ 8), else 0. */
@@ -122,7 +145,7 @@ public record ConvertOptions(String experts, String attention, String embeddings
         o.put("embeddings", embeddings);
         o.put("group_size", groupSize);
         o.put("q4_scale_type", Q4_SCALE_TYPE);
-        o.put("q4_scale_rule", Q4_CHOICE == Q4Encoder.ScaleChoice.SEARCH ? "least-squared-error" : "absmax/7");
+        o.put("q4_scale_rule", Q4_SCALE_RULE);
         o.put("shard_size", shardSize);
         return o;
     }

@@ -58,8 +58,6 @@ public final class Converter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final ConvertOptions opts;
-    /** The importance matrix of {@code --imatrix}, read by {@link #convert}; null without one. */
-    private grokkit.quant.Imatrix imatrix;
     private final PrintWriter out;
     private final boolean terminal;
     private final ConvertHooks hooks;
@@ -78,14 +76,15 @@ public final class Converter {
     record ShardState(@JsonProperty("fingerprint") String fingerprint,
                       @JsonProperty("shard") ShardInfo shard,
                       @JsonProperty("tensors") List<TensorRecord> tensors,
-                      @JsonProperty("report") List<ConversionReport.Entry> report) {}
+                      @JsonProperty("report") List<ConversionReport.Entry> report,
+                      @JsonProperty("conversion") ObjectNode conversion) {}
 
     public Result convert(ConversionSource src, Path outDir) throws IOException {
         long start = System.nanoTime();
         opts.validate();
         if (opts.tokenizer() != null && !Files.isRegularFile(opts.tokenizer()))
             throw new BadInputException("--tokenizer " + opts.tokenizer() + ": no such file");
-        imatrix = null;
+        grokkit.quant.Imatrix imatrix = null;
         if (opts.imatrix() != null) {
             imatrix = grokkit.quant.Imatrix.read(opts.imatrix());
             grokkit.model.ModelConfig mc = src.config();
@@ -95,7 +94,6 @@ public final class Converter {
         List<OutputTensor> outputs = OutputPlanner.plan(src, opts, notes);
         for (String n : notes) out.println("note: " + n);
         ShardPlanner.Plan plan = ShardPlanner.plan(outputs.stream().map(OutputTensor::planned).toList(), opts.shardSize());
-        String fingerprint = fingerprint(src, outputs, plan, imatrix == null ? null : imatrix.sha256());
         String tokenizerName = opts.tokenizer() == null ? null : opts.tokenizer().getFileName().toString();
         ObjectNode conversion = opts.toManifestJson();
         if (imatrix != null) {
@@ -105,10 +103,13 @@ public final class Converter {
             im.put("sha256", imatrix.sha256());
             im.put("calibration", imatrix.calibration());
         }
+        String fingerprint = fingerprint(src, outputs, plan, conversion);
 
         Result done = prepareOutputDir(outDir, conversion, start);
         if (done != null) return done;
         Path stateDir = outDir.resolve(STATE_DIR);
+        if (opts.resume()) refuseOtherInputs(outDir, stateDir, fingerprint, conversion);
+        TileTask.Buffers buffers = new TileTask.Buffers();
 
         long totalSource = outputs.stream().mapToLong(o -> o.view().sourceBytes()).sum();
         Progress progress = new Progress(out, terminal, totalSource);
@@ -130,7 +131,7 @@ public final class Converter {
                 for (int i = 0; i < placements.size(); i++) shardOutputs.add(outputs.get(first + i));
                 ShardState state = opts.resume() ? reusable(outDir, stateDir, shard, fingerprint) : null;
                 if (state == null) {
-                    state = writeShard(outDir, shard, placements, shardOutputs, pool, progress, fingerprint);
+                    state = writeShard(outDir, shard, placements, shardOutputs, pool, progress, fingerprint, conversion, imatrix, buffers);
                     writeState(stateDir, state);
                     written += shard.bytes();
                 } else {
@@ -226,12 +227,13 @@ public final class Converter {
     }
 
     private ShardState writeShard(Path outDir, ShardInfo shard, List<ShardPlanner.Placement> placements, List<OutputTensor> outputs,
-                                  ExecutorService pool, Progress progress, String fingerprint) throws IOException {
+                                  ExecutorService pool, Progress progress, String fingerprint, ObjectNode conversion,
+                                  grokkit.quant.Imatrix imatrix, TileTask.Buffers buffers) throws IOException {
         Path target = outDir.resolve(shard.file());
         List<TensorRecord> records = new ArrayList<>();
         List<ConversionReport.Entry> entries = new ArrayList<>();
         ArrayDeque<TileTask> tasks = new ArrayDeque<>();
-        for (int i = 0; i < outputs.size(); i++) tasks.addAll(TileTask.split(i, outputs.get(i), importanceOf(outputs.get(i))));
+        for (int i = 0; i < outputs.size(); i++) tasks.addAll(TileTask.split(i, outputs.get(i), importanceOf(outputs.get(i), imatrix), buffers));
         // The next record's preparation (q4nl statistics) starts when this record's first tile is
         // submitted, and runs on a free worker while this record's tiles are encoded.
         java.util.Map<TileTask, Runnable> ahead = new java.util.IdentityHashMap<>();
@@ -275,7 +277,7 @@ public final class Converter {
                     }
                     if (tile.copy() != null) writer.copyFrom(tile.copy().file(), tile.copy().offset(), tile.copy().bytes());
                     else writer.write(tile.weights(), 0, tile.weights().length);
-                    TileTask.recycle(tile);
+                    buffers.recycle(tile);
                     System.arraycopy(tile.scales(), 0, scaleBuf, tile.scaleOffset(), tile.scales().length);
                     sum += tile.sumSq();
                     err += tile.errSq();
@@ -310,7 +312,7 @@ public final class Converter {
         } finally {
             for (Future<?> f : inflight) f.cancel(true);
         }
-        return new ShardState(fingerprint, shard, records, entries);
+        return new ShardState(fingerprint, shard, records, entries, conversion);
     }
 
     private static TileTask.Tile await(Future<TileTask.Tile> f) throws IOException {
@@ -378,30 +380,53 @@ public final class Converter {
         return sum;
     }
 
-    private static final java.util.regex.Pattern LAYER = java.util.regex.Pattern.compile("transformer/decoder_layer_(\\d+)/(.*)");
-
     /**
-     * The q4nl error weights of an expert matrix from the importance matrix (per input: the
-     * gate/up input for moe/linear and moe/linear_v, the down input for moe/linear_1); null for
-     * every other record or without {@code --imatrix}.
+     * The error weights of an expert matrix from the importance matrix (per input: the gate/up
+     * input for moe/linear and moe/linear_v, the down input for moe/linear_1), for an encoding
+     * that uses them; null for every other record or without {@code --imatrix}.
      */
-    private float[] importanceOf(OutputTensor o) {
-        if (imatrix == null || o.expert() == null || !o.spec().name().equals(grokkit.quant.EncodingSpec.Q4NL)) return null;
-        java.util.regex.Matcher m = LAYER.matcher(o.name());
-        if (!m.matches()) return null;
-        int layer = Integer.parseInt(m.group(1));
-        return switch (m.group(2)) {
-            case grokkit.model.ParamNames.MOE_LINEAR, grokkit.model.ParamNames.MOE_LINEAR_V -> imatrix.importance(layer, o.expert(), false);
-            case grokkit.model.ParamNames.MOE_LINEAR_1 -> imatrix.importance(layer, o.expert(), true);
+    private static float[] importanceOf(OutputTensor o, grokkit.quant.Imatrix imatrix) {
+        if (imatrix == null || o.expert() == null || !o.spec().encoding().weighsImportance()) return null;
+        return switch (o.param()) {
+            case grokkit.model.ParamNames.MOE_LINEAR, grokkit.model.ParamNames.MOE_LINEAR_V -> imatrix.importance(o.layer(), o.expert(), false);
+            case grokkit.model.ParamNames.MOE_LINEAR_1 -> imatrix.importance(o.layer(), o.expert(), true);
             default -> null;
         };
     }
 
-    /** A digest of everything that determines the output bytes (options, config, source shapes, plan, importance matrix). */
-    private static String fingerprint(ConversionSource src, List<OutputTensor> outputs, ShardPlanner.Plan plan, String imatrixSha) {
+    /**
+     * With {@code --resume}: refuses (bad input) to continue a conversion whose completed shards
+     * were written from other byte-determining inputs (options, importance matrix, checkpoint
+     * shapes): keeping them would mix two conversions under one manifest. A state file that
+     * cannot be read is not evidence of anything; its shard is simply written again.
+     */
+    private static void refuseOtherInputs(Path outDir, Path stateDir, String fingerprint, ObjectNode conversion) throws IOException {
+        try (DirectoryStream<Path> states = Files.newDirectoryStream(stateDir, "*.json")) {
+            for (Path p : states) {
+                ShardState s;
+                try {
+                    s = JSON.readValue(Files.readAllBytes(p), ShardState.class);
+                } catch (IOException | RuntimeException e) {
+                    continue;
+                }
+                if (s == null || s.fingerprint() == null || fingerprint.equals(s.fingerprint())) continue;
+                String was = s.conversion() == null ? "" : ": it was begun with " + s.conversion() + ", this run has " + conversion;
+                throw new BadInputException(outDir + ": --resume: the completed shard " + s.shard().file()
+                        + " was written from other inputs (options, --imatrix or checkpoint shapes)" + was
+                        + ". Resume with the same inputs, or convert into an empty directory");
+            }
+        }
+    }
+
+    /**
+     * A digest of everything that determines the output bytes: the manifest's {@code conversion}
+     * object (every byte-determining option, the importance matrix's SHA-256), the configuration,
+     * the source shapes and the plan.
+     */
+    private static String fingerprint(ConversionSource src, List<OutputTensor> outputs, ShardPlanner.Plan plan, ObjectNode conversion) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format_version", Manifest.FORMAT_VERSION);
-        if (imatrixSha != null) root.put("imatrix", imatrixSha);
+        root.set("conversion", conversion);
         root.set("config", src.config().toJson());
         ArrayNode srcs = root.putArray("source");
         for (SourceTensor t : src.tensors()) srcs.add(t.name() + " " + t.weight() + (t.scales() == null ? "" : " " + t.scales()));

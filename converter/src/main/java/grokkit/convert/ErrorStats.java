@@ -2,8 +2,7 @@ package grokkit.convert;
 
 import grokkit.quant.Dequantizer;
 import grokkit.quant.EncodingSpec;
-import grokkit.quant.Halfs;
-import grokkit.quant.Q4Nl;
+import grokkit.quant.MatrixEncoder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -17,104 +16,30 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>The sums are taken in 8 fixed float64 lanes (see {@link Sums}): input i of every row goes to
  * lane {@code i mod 8}, each lane adds its terms in row order, and the 8 lanes are added 0..7 at
- * the end. One sequential sum (the definition before) is a chain of dependent float64 additions,
- * ~4 cycles per weight, which cost more than the whole rest of int8-to-int4 conversion except
- * the encoder; the lanes are ~8× faster. The result depends only on the tile's shape and values
+ * the end, because one sequential sum is a chain of dependent float64 additions that would cost
+ * more than the rest of the conversion but the encoder (measured: docs/benchmarks/encoders.md).
+ * The result depends only on the tile's shape and values
  * (tiles are fixed by the record's shape, never by the thread count), so the report stays
  * deterministic; it differs from the sequential sum only by float64 rounding (relative ~1e-15 on
  * a tile, ErrorStatsTest checks both against an exact sum). Every path, including the generic
- * one, uses the same lanes, so the fast paths are bit-identical to the {@link Dequantizer} path.
+ * one, uses the same lanes, and the encoders' decoders compute the {@link Dequantizer}'s values,
+ * so the result is bit-identical to the {@link Dequantizer} path.
  */
 final class ErrorStats {
     private ErrorStats() {}
 
-    /** Returns {Σw², Σ(w'−w)²}. */
-    static double[] of(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
-        // A ragged q4_0 row (in not a multiple of 32) takes the generic path below.
-        String path = (spec.name().equals(EncodingSpec.Q4_0) && in % spec.groupSize() != 0) ? "generic" : spec.name();
-        switch (path) {
-            case EncodingSpec.Q4, EncodingSpec.Q4_0 -> {
-                return q4(spec, x, rows, in, w, s);
-            }
-            case EncodingSpec.BF16 -> {
-                Sums sums = new Sums((long) rows * in);
-                float[] row = new float[in];
-                for (int t = 0; t < rows; t++) {
-                    int b = t * in;
-                    for (int i = 0; i < in; i++) row[i] = Halfs.bf16ToFloat((short) ((w[2 * (b + i)] & 0xff) | (w[2 * (b + i) + 1] << 8)));
-                    sums.add(x, b, row, in);
-                }
-                return sums.result();
-            }
-            case EncodingSpec.Q4NL -> {
-                return q4nl(spec, x, rows, in, w, s);
-            }
-            default -> {
-                return generic(spec, x, rows, in, w, s);
-            }
-        }
-    }
-
-    /** q4 / q4_0 with {@code in} a multiple of G: {@code w' = (q − 8) · scale}, as {@link Dequantizer} computes it. */
-    private static double[] q4(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
-        int g = spec.groupSize(), half = g / 2, groups = in / g;
-        String st = spec.scaleType();
+    /**
+     * Returns {Σw², Σ(w'−w)²} of a tile that {@code enc} encoded: {@code x} its {@code rows}
+     * source rows, {@code w} its weight bytes (from 0), {@code s} its scales with the rows' scales
+     * from {@code sOff} on (after the header, if the tile carries it). w' is the encoder's
+     * {@link MatrixEncoder#decodeRow}, which decodes exactly as {@link Dequantizer} does.
+     */
+    static double[] of(MatrixEncoder enc, float[] x, int rows, byte[] w, byte[] s, int sOff) {
+        int in = enc.in(), wr = enc.weightRowBytes(), sr = enc.scaleRowBytes();
         float[] row = new float[in];
         Sums sums = new Sums((long) rows * in);
         for (int t = 0; t < rows; t++) {
-            for (int kk = 0; kk < groups; kk++) {
-                int k = t * groups + kk;
-                float sc = Halfs.fromScale((short) ((s[2 * k] & 0xff) | (s[2 * k + 1] << 8)), st);
-                int rb = kk * g, wb = k * half;
-                for (int j = 0; j < half; j++) {
-                    int b = w[wb + j] & 0xff;
-                    row[rb + j] = ((b & 15) - 8) * sc;
-                    row[rb + half + j] = ((b >>> 4) - 8) * sc;
-                }
-            }
-            sums.add(x, t * in, row, in);
-        }
-        return sums.result();
-    }
-
-    /**
-     * q4nl: {@code w' = c[i] · (d · level)} exactly as {@link Q4Nl#dequantizeRow} computes it, but
-     * with the channel scales and group-scale table decoded once per tile instead of once per row,
-     * and plain array reads instead of segment accesses.
-     */
-    private static double[] q4nl(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s) {
-        return q4nl(spec, x, rows, in, w, s, Q4NlTables.of(s, in));
-    }
-
-    /** The decoding tables of a q4nl header (channel scales, group-scale table, levels): once per record, not per tile. */
-    record Q4NlTables(float[] c, float[] d, float[] level) {
-        /** The tables of the header at the start of {@code s}. */
-        static Q4NlTables of(byte[] s, int in) {
-            MemorySegment ss = MemorySegment.ofArray(s);
-            float[] level = new float[16];
-            for (int q = 0; q < 16; q++) level[q] = Q4Nl.level(q);
-            return new Q4NlTables(Q4Nl.channelScales(ss, in), Q4Nl.groupScaleTable(Q4Nl.base(ss)), level);
-        }
-    }
-
-    /** {@link #q4nl}, with the header's tables decoded beforehand (they must be {@code s}'s header's). */
-    static double[] q4nl(EncodingSpec spec, float[] x, int rows, int in, byte[] w, byte[] s, Q4NlTables tables) {
-        float[] c = tables.c(), d = tables.d(), level = tables.level();
-        int g = spec.groupSize(), half = g / 2, groups = Q4Nl.groups(in, g), h = (int) Q4Nl.headerBytes(in);
-        float[] row = new float[groups * g];
-        Sums sums = new Sums((long) rows * in);
-        for (int t = 0; t < rows; t++) {
-            int wb = t * groups * half, sb = h + t * groups;
-            for (int k = 0; k < groups; k++) {
-                float dk = d[s[sb + k] & 0xff];
-                int gb = k * g, kb = wb + k * half;
-                for (int j = 0; j < half; j++) {
-                    int b = w[kb + j] & 0xff;
-                    row[gb + j] = dk * level[b & 15];
-                    row[gb + half + j] = dk * level[b >>> 4];
-                }
-            }
-            for (int i = 0; i < in; i++) row[i] = c[i] * row[i];
+            enc.decodeRow(w, t * wr, s, sOff + t * sr, row);
             sums.add(x, t * in, row, in);
         }
         return sums.result();

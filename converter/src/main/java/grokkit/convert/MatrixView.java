@@ -160,6 +160,11 @@ final class MatrixView {
         }
     }
 
+    /** Whether the source is xAI's int8 values with their scales (a quantized weight). */
+    boolean int8() {
+        return scales != null;
+    }
+
     /**
      * Whether the stored f32 rows are exactly the source bytes (a little-endian float32 array
      * whose out-major rows are contiguous, like the embedding table): then a tile is a plain copy.

@@ -217,6 +217,35 @@ class ConverterTest {
         assertThat(convert(new SyntheticSource(4), crashed, o.withResume(true)).writtenBytes()).isZero();
     }
 
+    /**
+     * Shards written under one set of byte-determining inputs must not be kept under another:
+     * --resume with a different --group-size (or --experts) is refused as bad input, naming the
+     * directory; a different thread count is not byte-determining and resumes to the same bytes.
+     */
+    @Test
+    void resumeWithOtherByteDeterminingInputsIsRefused() throws IOException {
+        Path clean = tmp.resolve("clean"), crashed = tmp.resolve("crashed");
+        ConvertOptions o = SMALL_SHARDS.withExperts("int4");
+        Converter.Result r = convert(new SyntheticSource(4), clean, o);
+        String victim = r.manifest().shards().get(2).file();
+        ConvertHooks crash = new ConvertHooks() {
+            @Override
+            public void afterWrite(String shard, long position) {
+                if (shard.equals(victim) && position > 1000) throw new SimulatedCrash();
+            }
+        };
+        assertThatThrownBy(() -> convert(new SyntheticSource(4), crashed, o, crash)).isInstanceOf(SimulatedCrash.class);
+        for (ConvertOptions other : List.of(o.withGroupSize(64), o.withExperts("q4"), o.withEmbeddings("bf16"))) {
+            assertThatThrownBy(() -> convert(new SyntheticSource(4), crashed, other.withResume(true)))
+                    .as("%s", other).isInstanceOf(BadInputException.class)
+                    .hasMessageContaining(crashed.toString()).hasMessageContaining("--resume").hasMessageContaining("other inputs");
+            assertThat(crashed.resolve(Manifest.FILE_NAME)).doesNotExist();
+        }
+        Converter.Result resumed = convert(new SyntheticSource(4), crashed, o.withThreads(3).withResume(true));
+        assertThat(resumed.shardsReused()).isEqualTo(2);
+        assertSameFiles(clean, crashed);
+    }
+
     @Test
     void resumeRewritesAShardWhoseBytesNoLongerVerify() throws IOException {
         Path clean = tmp.resolve("clean"), dir = tmp.resolve("dir");

@@ -22,10 +22,36 @@ class ErrorStatsTest {
             EncodingSpec spec = EncodingSpec.q4nl(32);
             Q4NlEncoder enc = Q4NlEncoder.prepare(spec, x, in, rows, null);
             byte[][] ws = enc.encodeMatrix(x, rows);
-            double[] fast = ErrorStats.of(spec, x, rows, in, ws[0], ws[1]);
+            double[] fast = ErrorStats.of(enc, x, rows, ws[0], ws[1], enc.headerBytes());
             double[] ref = ErrorStats.generic(spec, x, rows, in, ws[0], ws[1]);
             assertThat(fast).as("in %d", in).containsExactly(ref);
             assertThat(fast[1]).isGreaterThan(0).isLessThan(fast[0]);
+        }
+    }
+
+    /** Every encoder's decoder (the error statistics' w') against the Dequantizer path, bit for bit. */
+    @Test
+    void everyEncodersDecodeIsBitIdenticalToTheDequantizerPath() {
+        Random r = new Random(9);
+        for (EncodingSpec spec : new EncodingSpec[] {EncodingSpec.f32(), EncodingSpec.bf16(), EncodingSpec.q8(32, "f16"),
+                EncodingSpec.q8(64, "bf16"), EncodingSpec.q4(32, "f16"), EncodingSpec.q4(64, "bf16"), EncodingSpec.q4_0(), EncodingSpec.q4nl(32)}) {
+            for (int in : new int[] {64, 128, 344}) {
+                if (!spec.encoding().allowsRaggedGroups() && spec.groupSize() > 0 && in % spec.groupSize() != 0) continue;
+                int rows = 6;
+                float[] x = new float[rows * in];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * (i % 29 == 0 ? 0.3 : 0.03));
+                float[] copy = x.clone();
+                grokkit.quant.MatrixEncoder enc = spec.encoding().encoder(spec, in,
+                        () -> new Q4NlEncoder.ChannelStats(in).addRows(copy, 0, rows), null);
+                byte[] w = new byte[(int) spec.weightBytes(in, rows)], s = new byte[(int) spec.scaleBytes(in, rows)];
+                enc.writeHeader(s, 0);
+                enc.encodeRows(x, 0, rows, w, 0, s, enc.headerBytes());
+                double[] fast = ErrorStats.of(enc, x, rows, w, s, enc.headerBytes());
+                double[] ref = ErrorStats.generic(spec, x, rows, in, w, s);
+                assertThat(fast).as("%s in %d", spec, in).containsExactly(ref);
+                if (spec.encoding().fidelity() != grokkit.quant.Encoding.Fidelity.LOSSLESS)
+                    assertThat(fast[1]).as("%s in %d is lossy", spec, in).isGreaterThan(0);
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 package grokkit.verify;
 
+import grokkit.quant.Encoding;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,13 +32,26 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
         /** Experts quantized to 4 bits (q4, q4_0, q4nl): a real but bounded accuracy loss. */
         INT4;
 
+        /**
+         * A family by its label ({@code lossless}, {@code q8}, {@code int4}) or by an encoding
+         * name or alias ({@link Encoding#lookup}: {@code int8}, {@code q4nl}, ...).
+         */
         public static Family parse(String s) {
-            return switch (s.toLowerCase(Locale.ROOT)) {
-                case "lossless", "int8", "int8-rowblock", "f32", "bf16" -> LOSSLESS;
-                case "q8" -> Q8;
-                case "int4", "q4", "q4_0", "q4nl" -> INT4;
-                default -> throw new IllegalArgumentException("unknown encoding family '" + s
-                        + "' (expected lossless, q8 or int4)");
+            String v = s.toLowerCase(Locale.ROOT);
+            for (Family f : values()) if (f.label().equals(v)) return f;
+            Encoding e = Encoding.lookup(v);
+            if (e == null)
+                throw new IllegalArgumentException("unknown encoding family '" + s + "' (expected lossless, q8 or int4, or an encoding: "
+                        + Encoding.known() + ")");
+            return of(e);
+        }
+
+        /** The thresholds that apply to matrices of this encoding. */
+        public static Family of(Encoding e) {
+            return switch (e.fidelity()) {
+                case LOSSLESS -> LOSSLESS;
+                case EIGHT_BIT -> Q8;
+                case FOUR_BIT -> INT4;
             };
         }
 

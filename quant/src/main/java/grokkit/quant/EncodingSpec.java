@@ -1,7 +1,5 @@
 package grokkit.quant;
 
-import java.util.Locale;
-
 /**
  * How one weight matrix W (logically {@code [in, out]}, {@code y = x·W}) is laid out in bytes.
  * Shared by the encoders (converter side) and the kernels (runtime side).
@@ -29,56 +27,60 @@ import java.util.Locale;
  *     grid, and {@code in} need not be a multiple of G: each row has ceil(in/G) groups of G/2
  *     bytes; the missing inputs of a ragged last group hold code 8 and are never read.
  *     {@code W[i,o] = c[i]·groupScale·LEVELS[code]} — see {@link Q4Nl}</td>
- *     <td>{@code log8}: out×ceil(in/G) bytes (sign + 7-bit log2 step of a per-matrix float32
- *     base S), then, 4-aligned, S (float32) and {@code in} f16 channel scales c. Default G = 32:
+ *     <td>{@code log8}: a header (S, float32, and {@code in} f16 channel scales c, padded to a
+ *     multiple of 4 bytes), then out×ceil(in/G) bytes (sign + 7-bit log2 step of S). Default G = 32:
  *     4.25 bits/weight + 16·in bits per matrix</td></tr>
  * </table>
  *
- * @param name      encoding name as written in the manifest
+ * <p>The byte layouts are defined in docs/FORMAT.md; the rules that depend on the encoding
+ * (sizes, shapes, scale layout) live in {@link Encoding}, which this record delegates to.
+ *
+ * @param encoding  the encoding
  * @param groupSize inputs per scale (0 for f32/bf16)
  * @param scaleType {@code "bf16"}, {@code "f16"}, {@code "log8"} (q4nl only) or {@code "none"}
  */
-public record EncodingSpec(String name, int groupSize, String scaleType) {
-    public static final String F32 = "f32";
-    public static final String BF16 = "bf16";
-    public static final String INT8_ROWBLOCK = "int8-rowblock";
-    public static final String Q8 = "q8";
-    public static final String Q4 = "q4";
-    public static final String Q4_0 = "q4_0";
-    public static final String Q4NL = "q4nl";
+public record EncodingSpec(Encoding encoding, int groupSize, String scaleType) {
+    public EncodingSpec {
+        java.util.Objects.requireNonNull(encoding, "encoding");
+        java.util.Objects.requireNonNull(scaleType, "scaleType");
+    }
 
-    public static EncodingSpec f32() { return new EncodingSpec(F32, 0, "none"); }
-    public static EncodingSpec bf16() { return new EncodingSpec(BF16, 0, "none"); }
-    public static EncodingSpec int8RowBlock(int in, int rowBlocks) { return new EncodingSpec(INT8_ROWBLOCK, in / rowBlocks, "bf16"); }
-    public static EncodingSpec q8(int groupSize, String scaleType) { return new EncodingSpec(Q8, groupSize, scaleType); }
-    public static EncodingSpec q4(int groupSize, String scaleType) { return new EncodingSpec(Q4, groupSize, scaleType); }
-    public static EncodingSpec q4_0() { return new EncodingSpec(Q4_0, 32, "f16"); }
+    /**
+     * A spec from a manifest name or alias ({@link Encoding#of}); an unknown name throws
+     * {@link IllegalArgumentException}. Readers of user input parse with {@link Encoding#parse}
+     * instead, which names the file or option.
+     */
+    public EncodingSpec(String name, int groupSize, String scaleType) {
+        this(Encoding.of(name), groupSize, scaleType);
+    }
+
+    public static EncodingSpec f32() { return new EncodingSpec(Encoding.F32, 0, "none"); }
+    public static EncodingSpec bf16() { return new EncodingSpec(Encoding.BF16, 0, "none"); }
+    public static EncodingSpec int8RowBlock(int in, int rowBlocks) { return new EncodingSpec(Encoding.INT8_ROWBLOCK, in / rowBlocks, "bf16"); }
+    public static EncodingSpec q8(int groupSize, String scaleType) { return new EncodingSpec(Encoding.Q8, groupSize, scaleType); }
+    public static EncodingSpec q4(int groupSize, String scaleType) { return new EncodingSpec(Encoding.Q4, groupSize, scaleType); }
+    public static EncodingSpec q4_0() { return new EncodingSpec(Encoding.Q4_0, 32, "f16"); }
     /** {@code q4nl} with log-coded group scales ({@link Q4Nl}); G = 32 is the default int4 for experts. */
-    public static EncodingSpec q4nl(int groupSize) { return new EncodingSpec(Q4NL, groupSize, "log8"); }
+    public static EncodingSpec q4nl(int groupSize) { return new EncodingSpec(Encoding.Q4NL, groupSize, "log8"); }
+
+    /** The manifest name of the encoding ({@link Encoding#id}). */
+    public String name() {
+        return encoding.id();
+    }
 
     /** Bytes of the weights region of an {@code [in, out]} matrix. */
     public long weightBytes(int in, int out) {
-        long n = (long) in * out;
-        return switch (name) {
-            case F32 -> 4 * n;
-            case BF16 -> 2 * n;
-            case INT8_ROWBLOCK, Q8 -> n;
-            case Q4 -> n / 2;
-            case Q4_0 -> (long) out * groupsPerRow(in) * 16; // = n/2 unless a ragged last block is zero-padded
-            case Q4NL -> (long) out * groupsPerRow(in) * (groupSize / 2);
-            default -> throw new IllegalArgumentException("unknown encoding " + name);
-        };
+        return encoding.weightBytes(groupSize, in, out);
     }
 
     /** Bytes of the scales region of an {@code [in, out]} matrix. */
     public long scaleBytes(int in, int out) {
-        if (Q4NL.equals(name)) return Q4Nl.scaleBytes(in, out, groupSize);
-        return groupSize == 0 ? 0 : 2L * out * groupsPerRow(in);
+        return encoding.scaleBytes(groupSize, in, out);
     }
 
-    /** Scales per stored row: {@code ceil(in / groupSize)} (only q4nl allows a ragged last group). */
+    /** Scales per stored row: {@code ceil(in / groupSize)} (only q4_0 and q4nl allow a ragged last group). */
     public int groupsPerRow(int in) {
-        return groupSize == 0 ? 0 : (in + groupSize - 1) / groupSize;
+        return encoding.groupsPerRow(groupSize, in);
     }
 
     /** Bits per weight including scales. */
@@ -86,24 +88,13 @@ public record EncodingSpec(String name, int groupSize, String scaleType) {
         return 8.0 * (weightBytes(in, out) + scaleBytes(in, out)) / ((double) in * out);
     }
 
-    /** Throws unless this spec can encode an {@code [in, out]} matrix. */
+    /** Throws {@link IllegalArgumentException} unless this spec can encode an {@code [in, out]} matrix. */
     public void checkShape(int in, int out) {
-        if (Q4NL.equals(name)) {
-            if (groupSize <= 0 || groupSize % 2 != 0)
-                throw new IllegalArgumentException(name + ": group size must be positive and even, got " + groupSize);
-            if (!"log8".equals(scaleType))
-                throw new IllegalArgumentException(name + ": scale type must be log8, got " + scaleType);
-            return;
-        }
-        if (Q4_0.equals(name)) {
-            if (groupSize != 32 || !"f16".equals(scaleType))
-                throw new IllegalArgumentException(name + ": blocks of 32 with f16 scales only, got " + groupSize + "/" + scaleType);
-            return; // a ragged last block is zero-padded (see Q4_0 in the table above)
-        }
-        if (groupSize < 0 || (groupSize > 0 && in % groupSize != 0))
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "%s: input dimension %d is not a multiple of the group size %d", name, in, groupSize));
-        if ((Q4.equals(name) || Q4_0.equals(name)) && groupSize % 2 != 0)
-            throw new IllegalArgumentException(name + ": group size must be even");
+        encoding.checkShape(this, in, out);
+    }
+
+    @Override
+    public String toString() {
+        return "EncodingSpec[name=" + name() + ", groupSize=" + groupSize + ", scaleType=" + scaleType + "]";
     }
 }

@@ -17,9 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * absmax/9, clipping allowed beyond 8); for each it rounds the group, and takes the least-squares
  * scale for those levels, {@code s* = Σxq / Σq²}, whose squared error is exactly
  * {@code Σx² − (Σxq)² / Σq²}. The candidate with the least error wins; its s* is rounded to the
- * stored 16-bit type and the group re-rounded with it. One pass per candidate: this costs about
- * 2–3× plain absmax's encoding and gives ~1.5 dB more SQNR on int8-derived weights (see
- * docs/FORMAT.md). Since absmax/7's levels are a candidate and s* is optimal for them, the
+ * stored 16-bit type and the group re-rounded with it. One pass per candidate (its cost and SQNR
+ * gain against plain absmax: docs/FORMAT.md, docs/benchmarks/encoders.md). Since absmax/7's levels are a candidate and s* is optimal for them, the
  * result is never worse than absmax/7 except for the (tiny) rounding of s* to 16 bits.
  *
  * <p>Determinism: the arithmetic uses a fixed 8-lane species and reduces lanes by a fixed
@@ -42,8 +41,8 @@ public final class Q4Encoder extends RowEncoder {
     private static final int LANES = S.length();
     /**
      * The group-per-lane search's species. Each lane works on its own group with the same
-     * sequence of IEEE operations, so the width changes speed, never results; 256 bits measured
-     * fastest here (the 512-bit species was slower on the AVX-512 test machine).
+     * sequence of IEEE operations, so the width changes speed, never results; 256 bits is the
+     * faster width (docs/benchmarks/encoders.md).
      */
     private static final VectorSpecies<Float> W = FloatVector.SPECIES_256;
     static final int LANES_WIDE = W.length();
@@ -56,6 +55,11 @@ public final class Q4Encoder extends RowEncoder {
         super(spec);
         if (spec.groupSize() % 2 != 0) throw new IllegalArgumentException("q4 group size must be even");
         this.choice = choice;
+    }
+
+    @Override
+    public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, int in, float[] dst) {
+        decodeNibbleRow(spec, w, wOff, s, sOff, in, dst);
     }
 
     @Override

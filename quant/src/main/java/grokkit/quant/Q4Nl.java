@@ -15,16 +15,17 @@ import java.nio.ByteOrder;
  * <pre>  W[i, o] = c[i] · groupScale[o, i / G] · LEVELS[code[o, i]]</pre>
  * so the kernel computes {@code y = (x ∘ c) · W'} with the channel scales applied to x once.
  *
- * <p>Why (measured in {@code tools/python/int4_research.py}, docs/benchmarks/int4.md):
+ * <p>Why (the measurements, from {@code tools/python/int4_research.py}: docs/benchmarks/int4.md and
+ * docs/benchmarks/encoders.md):
  * <ul>
  * <li><b>Non-uniform grid.</b> Expert weights have a bell-shaped bulk and heavy tails; a uniform
  *     grid (q4, Q4_0) spends its levels on the sparse tails. A grid dense near zero (the idea of
- *     llama.cpp's IQ4_NL) cuts the RMS error by ~20-25% at the same size.</li>
+ *     llama.cpp's IQ4_NL) cuts the RMS error at the same size.</li>
  * <li><b>Channel scales.</b> Trained LLMs (and our heavy fixtures) have outlier input channels
  *     whose weights are several times larger in every output. A group of 32 inputs that contains
  *     one such channel gets a scale sized for it, and its other 31 weights are crushed onto a few
  *     levels. Dividing each input channel by its RMS before grouping ({@code c[i]}, stored as f16)
- *     makes groups homogeneous: RMS error drops by another ~35%. The cost is 16 bits per input
+ *     makes groups homogeneous, and the RMS error drops again. The cost is 16 bits per input
  *     per matrix (0.003 bits/weight at Grok-1's sizes).</li>
  * <li><b>8-bit log group scales.</b> After equalisation group scales vary little, so
  *     {@code ±S·2^(-k/16)} (k = 0..126, ±2.2% steps, S one float per matrix) loses nothing

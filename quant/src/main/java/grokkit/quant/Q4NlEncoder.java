@@ -27,11 +27,9 @@ import jdk.incubator.vector.VectorSpecies;
  * its nearest level and d is refitted by weighted least squares; the refitted error is
  * {@code Σw·x² − (Σw·x·L)²/Σw·L²}, so one pass per candidate pair suffices. The winner is
  * replaced by the nearer in ratio of its two neighbouring lattice scales {@code ±S·2^(-k/16)}.
- * (Until 2026-11-28 both lattice points were tried exactly, codes re-assigned: two more passes
- * for 0.6% less RMS error; and two more candidate pairs ±amax/127·{0.9, 1.1} were tried: relative
- * RMS error 0.0656 instead of 0.0686 on Q4NlTest.heavyRows, KL 0.456× instead of 0.500× Q4_0's on
- * tiny-12l, but 3× the search and a full-width conversion at 2.6× plain absmax q4, over issue 6's
- * 2× bound: docs/benchmarks/int4.md.)
+ * One candidate pair and no exact comparison of the two lattice points keep the encoder within
+ * issue 6's time bound; what the richer searches tried before gained and cost is in
+ * docs/benchmarks/encoders.md.
  *
  * <p>Error weights: input j of a group counts {@code c[j]² · sqrt(σ² + x_j²)} (σ² = twice the
  * group's mean square of x/c; it leans toward the larger weights, which carry more of the output,
@@ -47,7 +45,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link StrictMath}: same floats → same bytes on any machine, any thread count, any tiling of
  * rows. An instance is immutable and thread-safe.
  */
-public final class Q4NlEncoder {
+public final class Q4NlEncoder implements MatrixEncoder {
     /** Channel scales are clamped to this factor of the matrix RMS (either way), far inside f16's range. */
     static final float CHANNEL_RANGE = 4096f;
 
@@ -188,7 +186,7 @@ public final class Q4NlEncoder {
      *                   activation from calibration), or null
      */
     public static Q4NlEncoder prepare(EncodingSpec spec, ChannelStats stats, float[] importance) {
-        if (!EncodingSpec.Q4NL.equals(spec.name())) throw new IllegalArgumentException("not a q4nl spec: " + spec);
+        if (spec.encoding() != Encoding.Q4NL) throw new IllegalArgumentException("not a q4nl spec: " + spec);
         spec.checkShape(stats.in, 1);
         if (stats.rows == 0) throw new IllegalArgumentException("q4nl: no rows in the channel statistics");
         int in = stats.in;
@@ -222,8 +220,42 @@ public final class Q4NlEncoder {
         return prepare(spec, new ChannelStats(in).addRows(outMajor, 0, out), importance);
     }
 
+    @Override
     public EncodingSpec spec() {
         return spec;
+    }
+
+    @Override
+    public int in() {
+        return in;
+    }
+
+    /**
+     * {@code w' = c[i] · (d · level)}, as {@link Q4Nl#dequantizeRow} computes it, with this
+     * encoder's channel scales and group-scale table instead of the header's (the same values:
+     * the header stores exactly these f16 bits and base), from plain arrays.
+     */
+    @Override
+    public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, float[] dst) {
+        int g = spec.groupSize(), half = g / 2, groups = Q4Nl.groups(in, g);
+        float[] c = channel, d = scaleTable, level = Q4Nl.LEVEL_F;
+        for (int k = 0; k < groups; k++) {
+            float dk = d[s[sOff + k] & 0xff];
+            int gb = k * g, kb = wOff + k * half;
+            if (gb + g <= in) {
+                for (int j = 0; j < half; j++) {
+                    int b = w[kb + j] & 0xff;
+                    dst[gb + j] = c[gb + j] * (dk * level[b & 15]);
+                    dst[gb + half + j] = c[gb + half + j] * (dk * level[b >>> 4]);
+                }
+            } else { // a ragged last group: its missing inputs are padding
+                for (int j = 0; j < half; j++) {
+                    int b = w[kb + j] & 0xff, lo = gb + j, hi = lo + half;
+                    if (lo < in) dst[lo] = c[lo] * (dk * level[b & 15]);
+                    if (hi < in) dst[hi] = c[hi] * (dk * level[b >>> 4]);
+                }
+            }
+        }
     }
 
     /** The base S of the group scales. */
@@ -237,21 +269,25 @@ public final class Q4NlEncoder {
     }
 
     /** Bytes of one row in the weights region. */
+    @Override
     public int weightRowBytes() {
         return Q4Nl.groups(in, spec.groupSize()) * (spec.groupSize() / 2);
     }
 
     /** Bytes of one row's group scales (the scales region holds {@code out} of these, then the header). */
+    @Override
     public int scaleRowBytes() {
         return Q4Nl.groups(in, spec.groupSize());
     }
 
     /** Bytes of the header: S (float32) and the {@code in} f16 channel scales, padded to 4. */
+    @Override
     public int headerBytes() {
         return (int) Q4Nl.headerBytes(in);
     }
 
     /** Writes the header at {@code dst[off..]}; it starts the scales region (group scales follow at {@link #headerBytes}). */
+    @Override
     public void writeHeader(byte[] dst, int off) {
         int b = Float.floatToRawIntBits(base);
         for (int k = 0; k < 4; k++) dst[off + k] = (byte) (b >>> (8 * k));
@@ -272,13 +308,14 @@ public final class Q4NlEncoder {
      * {@link #encodeGroup}. Both perform the same IEEE operations in the same order per group, so
      * which path a group takes never changes a byte (Q4NlTest checks it).
      */
+    @Override
     public void encodeRows(float[] src, int srcOff, int rows, byte[] w, int wOff, byte[] s, int sOff) {
         encodeRows(src, srcOff, rows, w, wOff, s, sOff, (long) rows * in >= LANES_FROM);
     }
 
     /**
      * Calls with fewer weights take the scalar path (same bytes): until C2 has compiled the lane
-     * code, the Vector API runs as plain Java objects, 100× slower than scalar code, and small
+     * code, the Vector API runs as plain Java objects, far slower than scalar code, and small
      * matrices (test fixtures) would never pay that back. The converter's tiles are ~2M weights.
      */
     static final long LANES_FROM = 1 << 18;
@@ -372,8 +409,7 @@ public final class Q4NlEncoder {
     /**
      * Of lattice byte {@code c} (magnitude ≥ |d|) and the next smaller magnitude, the one nearer
      * to d in ratio: the smaller one if {@code |d|} is below their geometric mean, i.e. if
-     * {@code t(c)·t(c+1) > d²}. (Trying both exactly, codes re-assigned, was 2 more nearest-level
-     * passes, a third of the encoder's time, for 1.6% less RMS error.)
+     * {@code t(c)·t(c+1) > d²} (cheaper than trying both exactly: docs/benchmarks/encoders.md).
      */
     int closerLattice(int c, float d) {
         int c1 = nextLattice(c);

@@ -7,7 +7,9 @@ package grokkit.quant;
  *
  * <p>Encoders are stateless and deterministic (same floats → same bytes, on any machine), so
  * rows can be encoded on many threads. {@code int8-rowblock} has no float encoder: it is xAI's
- * int8 data re-ordered, never re-quantized (see {@code grokkit.convert}).
+ * int8 data re-ordered, never re-quantized (see {@code grokkit.convert}). q4nl needs the whole
+ * matrix first ({@link Q4NlEncoder}); {@link Encoding#encoder} gives every encoding's
+ * {@link MatrixEncoder}, built on this class for the row-local ones.
  */
 public abstract class RowEncoder {
     protected final EncodingSpec spec;
@@ -25,16 +27,75 @@ public abstract class RowEncoder {
         return of(spec, Q4Encoder.ScaleChoice.SEARCH);
     }
 
-    /** An encoder for {@code spec}; {@code q4Choice} selects the q4 scale rule (others ignore it). */
+    /**
+     * An encoder for {@code spec}; {@code q4Choice} selects the q4 scale rule (others ignore it).
+     * The converter always uses {@link Q4Encoder.ScaleChoice#SEARCH}; plain absmax is for tests
+     * and measurements.
+     *
+     * @throws IllegalArgumentException for int8-rowblock (never re-encoded) and q4nl (a whole-matrix
+     *                                  encoder: {@link Encoding#encoder})
+     */
     public static RowEncoder of(EncodingSpec spec, Q4Encoder.ScaleChoice q4Choice) {
-        return switch (spec.name()) {
-            case EncodingSpec.F32 -> new FloatRows(spec, false);
-            case EncodingSpec.BF16 -> new FloatRows(spec, true);
-            case EncodingSpec.Q8 -> new Q8Encoder(spec);
-            case EncodingSpec.Q4 -> new Q4Encoder(spec, q4Choice);
-            case EncodingSpec.Q4_0 -> new Q4_0Encoder(spec);
-            default -> throw new IllegalArgumentException(spec.name() + " has no float encoder");
+        return switch (spec.encoding()) {
+            case F32 -> new FloatRows(spec, false);
+            case BF16 -> new FloatRows(spec, true);
+            case Q8 -> new Q8Encoder(spec);
+            case Q4 -> new Q4Encoder(spec, q4Choice);
+            case Q4_0 -> new Q4_0Encoder(spec);
+            case INT8_ROWBLOCK, Q4NL -> throw new IllegalArgumentException(spec.name() + " has no row encoder");
         };
+    }
+
+    /** This encoder as the {@link MatrixEncoder} of an {@code [in, ·]} matrix (a row-local encoding needs no prepare step). */
+    public MatrixEncoder forMatrix(int in) {
+        spec.checkShape(in, 1);
+        RowEncoder rows = this;
+        int wr = weightRowBytes(in), sr = scaleRowBytes(in);
+        return new MatrixEncoder() {
+            @Override public EncodingSpec spec() { return spec; }
+            @Override public int in() { return in; }
+            @Override public int weightRowBytes() { return wr; }
+            @Override public int scaleRowBytes() { return sr; }
+
+            @Override
+            public void encodeRows(float[] src, int srcOff, int n, byte[] w, int wOff, byte[] s, int sOff) {
+                rows.encodeRows(src, srcOff, n, in, w, wOff, s, sOff);
+            }
+
+            @Override
+            public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, float[] dst) {
+                rows.decodeRow(w, wOff, s, sOff, in, dst);
+            }
+        };
+    }
+
+    /**
+     * Decodes one encoded row (weights at {@code w[wOff..]}, scales at {@code s[sOff..]}) into
+     * {@code dst[0, in)}: by default through {@link Dequantizer#row}; subclasses decode the same
+     * values straight from the arrays where it matters for conversion speed.
+     */
+    public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, int in, float[] dst) {
+        java.lang.foreign.MemorySegment ws = java.lang.foreign.MemorySegment.ofArray(w).asSlice(wOff, weightRowBytes(in));
+        java.lang.foreign.MemorySegment ss = java.lang.foreign.MemorySegment.ofArray(s).asSlice(sOff, scaleRowBytes(in));
+        Dequantizer.row(spec, ws, ss, in, 0, dst);
+    }
+
+    /**
+     * The q4 / q4_0 nibble decode of a row whose {@code in} is a multiple of the group size:
+     * {@code w' = (q − 8) · scale}, the arithmetic of {@link Dequantizer#row}.
+     */
+    static void decodeNibbleRow(EncodingSpec spec, byte[] w, int wOff, byte[] s, int sOff, int in, float[] dst) {
+        int g = spec.groupSize(), half = g / 2, groups = in / g;
+        String st = spec.scaleType();
+        for (int k = 0; k < groups; k++) {
+            float sc = Halfs.fromScale(LittleEndian.getShort(s, sOff + 2 * k), st);
+            int rb = k * g, wb = wOff + k * half;
+            for (int j = 0; j < half; j++) {
+                int b = w[wb + j] & 0xff;
+                dst[rb + j] = ((b & 15) - 8) * sc;
+                dst[rb + half + j] = ((b >>> 4) - 8) * sc;
+            }
+        }
     }
 
     /** Bytes of one row in the weights region. */
@@ -73,6 +134,12 @@ public abstract class RowEncoder {
             if (bf16) for (int i = 0; i < in; i++) LittleEndian.putShort(w, wOff + 2 * i, Halfs.floatToBf16(src[srcOff + i]));
             else for (int i = 0; i < in; i++) LittleEndian.putFloat(w, wOff + 4 * i, src[srcOff + i]);
         }
+
+        @Override
+        public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, int in, float[] dst) {
+            if (bf16) for (int i = 0; i < in; i++) dst[i] = Halfs.bf16ToFloat(LittleEndian.getShort(w, wOff + 2 * i));
+            else for (int i = 0; i < in; i++) dst[i] = LittleEndian.getFloat(w, wOff + 4 * i);
+        }
     }
 
     /** Symmetric int8 per group: scale = absmax/127 rounded to the scale type, q = round(x/scale). */
@@ -105,6 +172,13 @@ public abstract class RowEncoder {
     static final class Q4_0Encoder extends RowEncoder {
         Q4_0Encoder(EncodingSpec spec) {
             super(spec);
+        }
+
+        @Override
+        public void decodeRow(byte[] w, int wOff, byte[] s, int sOff, int in, float[] dst) {
+            // A ragged row (in not a multiple of 32) takes the generic path.
+            if (in % spec.groupSize() == 0) decodeNibbleRow(spec, w, wOff, s, sOff, in, dst);
+            else super.decodeRow(w, wOff, s, sOff, in, dst);
         }
 
         @Override

@@ -88,6 +88,7 @@ public record Manifest(@JsonProperty("format") String format,
         for (TensorRecord t : m.tensors) {
             if (t.name() == null || t.encoding() == null || t.weights() == null || t.shard() == null || t.shape() == null)
                 throw new BadInputException(file + ": incomplete tensor record " + t);
+            grokkit.quant.Encoding.parse(t.encoding().name(), file + ": " + t.label());
         }
         return m;
     }

@@ -130,7 +130,7 @@ public final class ShardedModel implements ModelWeights {
     @Override
     public float[] vector(String name) {
         TensorRecord t = record(name, null);
-        if (!EncodingSpec.F32.equals(t.encoding().name())) throw new IllegalArgumentException(name + " is not stored as f32");
+        if (t.spec().encoding() != grokkit.quant.Encoding.F32) throw new IllegalArgumentException(name + " is not stored as f32");
         return weights(t).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
     }
 

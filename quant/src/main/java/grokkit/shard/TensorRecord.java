@@ -42,11 +42,15 @@ public record TensorRecord(@JsonProperty("name") String name,
         public static final String NONE = "none";
 
         public static Encoding of(EncodingSpec spec) {
-            return new Encoding(spec.name(), spec.groupSize(), spec.scaleType(), spec.groupSize() == 0 ? NONE : OUT_MAJOR_GROUPS);
+            return new Encoding(spec.name(), spec.groupSize(), spec.scaleType(), spec.encoding().scaleLayout());
         }
 
+        /**
+         * The spec of this record; its name must be a known encoding ({@link Manifest#read}
+         * checked it: otherwise {@link IllegalArgumentException}).
+         */
         public EncodingSpec spec() {
-            return new EncodingSpec(name, groupSize, scaleType);
+            return new EncodingSpec(grokkit.quant.Encoding.of(name), groupSize, scaleType);
         }
     }
 

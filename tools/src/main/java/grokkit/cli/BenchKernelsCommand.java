@@ -2,6 +2,7 @@ package grokkit.cli;
 
 import grokkit.errors.BadInputException;
 import grokkit.errors.ExitCodes;
+import grokkit.quant.Encoding;
 import grokkit.quant.EncodingSpec;
 import grokkit.quant.WeightMatrix;
 import grokkit.quant.kernels.Kernels;
@@ -160,27 +161,29 @@ public final class BenchKernelsCommand implements Callable<Integer> {
     static EncodingSpec parseEncoding(String s, int in, int out) throws BadInputException {
         String[] p = s.split(":");
         try {
-            return switch (p[0]) {
-                case EncodingSpec.F32 -> only(p, EncodingSpec.f32(), s);
-                case EncodingSpec.BF16 -> only(p, EncodingSpec.bf16(), s);
-                case EncodingSpec.Q4_0 -> only(p, EncodingSpec.q4_0(), s);
-                case EncodingSpec.Q4NL -> {
+            Encoding e = Encoding.lookup(p[0]);
+            if (e == null)
+                throw new BadInputException("--encodings: unknown encoding '" + s
+                        + "' (known: int8-rowblock, q8:G:SCALE, q4:G:SCALE, q4_0, q4nl[:G], bf16, f32)");
+            return switch (e) {
+                case F32 -> only(p, EncodingSpec.f32(), s);
+                case BF16 -> only(p, EncodingSpec.bf16(), s);
+                case Q4_0 -> only(p, EncodingSpec.q4_0(), s);
+                case Q4NL -> {
                     if (p.length > 2) throw new BadInputException("--encodings " + s + ": expected q4nl or q4nl:GROUP");
                     yield EncodingSpec.q4nl(p.length == 2 ? Integer.parseInt(p[1]) : 32);
                 }
-                case EncodingSpec.INT8_ROWBLOCK -> {
+                case INT8_ROWBLOCK -> {
                     int blocks = p.length > 1 ? Integer.parseInt(p[1]) : (in > out ? 8 : 1);
                     if (blocks <= 0 || in % blocks != 0) throw new BadInputException("--encodings " + s + ": row blocks must divide in=" + in);
                     yield EncodingSpec.int8RowBlock(in, blocks);
                 }
-                case EncodingSpec.Q8, EncodingSpec.Q4 -> {
+                case Q8, Q4 -> {
                     if (p.length != 3 || !(p[2].equals("f16") || p[2].equals("bf16")))
                         throw new BadInputException("--encodings " + s + ": expected " + p[0] + ":GROUP:f16|bf16, e.g. " + p[0] + ":32:bf16");
                     int g = Integer.parseInt(p[1]);
-                    yield p[0].equals(EncodingSpec.Q8) ? EncodingSpec.q8(g, p[2]) : EncodingSpec.q4(g, p[2]);
+                    yield e == Encoding.Q8 ? EncodingSpec.q8(g, p[2]) : EncodingSpec.q4(g, p[2]);
                 }
-                default -> throw new BadInputException("--encodings: unknown encoding '" + s
-                        + "' (known: int8-rowblock, q8:G:SCALE, q4:G:SCALE, q4_0, q4nl[:G], bf16, f32)");
             };
         } catch (NumberFormatException e) {
             throw new BadInputException("--encodings " + s + ": not a number: " + e.getMessage());
@@ -204,7 +207,7 @@ public final class BenchKernelsCommand implements Callable<Integer> {
             MemorySegment scales = s == 0 ? MemorySegment.NULL : mem.asSlice(base + align(w, 64), s);
             // q4nl's header starts with its float32 base scale, which must be positive (the
             // filler's channel scales and group-scale bytes are valid as they are).
-            if (c.spec().name().equals(EncodingSpec.Q4NL)) scales.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, 1f / 64);
+            if (c.spec().encoding() == Encoding.Q4NL) scales.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, 1f / 64);
             m[i] = Kernels.open(c.spec(), mem.asSlice(base, w), scales, c.in(), c.out());
         }
         return m;
@@ -409,11 +412,10 @@ public final class BenchKernelsCommand implements Callable<Integer> {
     private static String summary(List<Row> rows) {
         StringBuilder sb = new StringBuilder("\n");
         for (Row r4 : rows) {
-            String e4 = r4.c().spec().name();
-            if (!e4.equals(EncodingSpec.Q4) && !e4.equals(EncodingSpec.Q4_0) && !e4.equals(EncodingSpec.Q4NL)) continue;
+            if (r4.c().spec().encoding().fidelity() != Encoding.Fidelity.FOUR_BIT) continue;
             for (Row r8 : rows) {
-                String e8 = r8.c().spec().name();
-                if (!(e8.equals(EncodingSpec.Q8) || e8.equals(EncodingSpec.INT8_ROWBLOCK))) continue;
+                Encoding e8 = r8.c().spec().encoding();
+                if (e8 != Encoding.Q8 && e8 != Encoding.INT8_ROWBLOCK) continue;
                 if (r8.threads() != r4.threads() || r8.c().in() != r4.c().in() || r8.c().out() != r4.c().out()) continue;
                 // At equal read bandwidth: each kernel's CPU-time ratio to the probe times its
                 // weights per byte. Robust when other processes change the bandwidth between the

@@ -11,6 +11,7 @@ import grokkit.convert.Converter;
 import grokkit.errors.BadInputException;
 import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
+import grokkit.quant.Encoding;
 import grokkit.runtime.GrokModel;
 import grokkit.runtime.ImatrixCollector;
 import grokkit.runtime.RuntimeOptions;
@@ -102,8 +103,8 @@ public final class QuantEvalCommand implements Callable<Integer> {
         if (prompts < 1 || length < 2) throw new BadInputException("--prompts must be >= 1 and --length >= 2");
         for (String v : variants) {
             String base = v.endsWith(IMATRIX_SUFFIX) ? v.substring(0, v.length() - IMATRIX_SUFFIX.length()) : v;
-            if (!ConvertOptions.EXPERT_VALUES.contains(base) || base.equals("int8")
-                    || (v.endsWith(IMATRIX_SUFFIX) && !base.equals("q4nl") && !base.equals("int4")))
+            if (!ConvertOptions.EXPERT_VALUES.contains(base) || Encoding.of(base).fidelity() != Encoding.Fidelity.FOUR_BIT
+                    || (v.endsWith(IMATRIX_SUFFIX) && !Encoding.of(base).weighsImportance()))
                 throw new BadInputException("--variants: '" + v + "' is not an int4 --experts value (q4, q4nl, q4_0, int4, q4nl+imatrix)");
         }
         List<int[]> calibrationTokens = calibration == null ? null : ImatrixCommand.readTokens(calibration);

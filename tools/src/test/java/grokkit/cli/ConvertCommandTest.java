@@ -121,4 +121,35 @@ class ConvertCommandTest {
         assertThat(err.toString()).contains("cannot create the output directory");
         assertThat(model.resolve("manifest.json")).doesNotExist();
     }
+
+    /** Simulates an interrupted run: the converter stops (as if killed) once the third shard is being written. */
+    static final class Interrupted extends RuntimeException {}
+
+    /**
+     * --resume after an interrupted run with other byte-determining options (here --experts)
+     * exits 2 and writes no manifest; with the first run's options it completes.
+     */
+    @Test
+    void resumeWithOtherOptionsThanTheInterruptedRunExitsTwo() throws Exception {
+        Path model = tmp.resolve("resumed");
+        grokkit.convert.ConvertOptions first = grokkit.convert.ConvertOptions.defaults().withThreads(2).withShardSize(128 * 1024);
+        grokkit.convert.ConvertHooks crash = new grokkit.convert.ConvertHooks() {
+            @Override
+            public void afterWrite(String shard, long position) {
+                if (shard.startsWith("shard-00003")) throw new Interrupted();
+            }
+        };
+        try (grokkit.convert.CheckpointSource src = grokkit.convert.CheckpointSource.open(FIXTURE.resolve("ckpt-0"),
+                ModelConfig.read(FIXTURE.resolve("config.json"), ModelConfig.grok1()))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new grokkit.convert.Converter(first, new PrintWriter(new StringWriter()),
+                    false, crash).convert(src, model)).isInstanceOf(Interrupted.class);
+        }
+        assertThat(model.resolve(".convert-state")).isNotEmptyDirectory();
+        assertThat(convert(model, "--resume", "--experts", "int4")).as(err.toString()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains(model.toString(), "--resume", "other inputs");
+        assertThat(model.resolve("manifest.json")).doesNotExist();
+        assertThat(convert(model, "--resume")).as(err.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString()).contains("verifies; kept");
+        assertThat(run("check", model.toString())).isEqualTo(ExitCodes.OK);
+    }
 }

@@ -20,8 +20,8 @@ public final class Kernels {
      * @param weights the weights region, at least {@code spec.weightBytes(in, out)} bytes
      * @param scales  the scales region, at least {@code spec.scaleBytes(in, out)} bytes; empty
      *                (e.g. {@link MemorySegment#NULL}) for f32 and bf16
-     * @throws IllegalArgumentException for an unknown encoding, a shape the encoding cannot
-     *                                  hold, or a region that is too small
+     * @throws IllegalArgumentException for a shape or scale type the encoding cannot hold
+     *                                  ({@link EncodingSpec#checkShape}), or a region that is too small
      */
     public static WeightMatrix open(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out) {
         if (in <= 0 || out <= 0)
@@ -36,24 +36,16 @@ public final class Kernels {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "%s [in=%d, out=%d]: scales region has %d bytes, needs %d", spec.name(), in, out,
                     scales == null ? 0 : scales.byteSize(), needS));
-        return switch (spec.name()) {
-            case EncodingSpec.F32 -> new F32Matrix(weights, in, out);
-            case EncodingSpec.BF16 -> new Bf16Matrix(weights, in, out);
-            case EncodingSpec.INT8_ROWBLOCK, EncodingSpec.Q8 -> new Int8GroupMatrix(checkScales(spec), weights, scales, in, out);
-            case EncodingSpec.Q4_0 -> in % spec.groupSize() == 0 ? new Q4Matrix(checkScales(spec), weights, scales, in, out)
+        // One kernel class per byte layout; the switch is exhaustive over Encoding.
+        return switch (spec.encoding()) {
+            case F32 -> new F32Matrix(weights, in, out);
+            case BF16 -> new Bf16Matrix(weights, in, out);
+            case INT8_ROWBLOCK, Q8 -> new Int8GroupMatrix(spec, weights, scales, in, out);
+            case Q4_0 -> in % spec.groupSize() == 0 ? new Q4Matrix(spec, weights, scales, in, out)
                     : new DequantizingMatrix(spec, weights, scales, in, out);
-            case EncodingSpec.Q4 -> new Q4Matrix(checkScales(spec), weights, scales, in, out);
-            case EncodingSpec.Q4NL -> new Q4NlMatrix(spec, weights, scales, in, out);
-            default -> throw new IllegalArgumentException("unknown encoding " + spec.name());
+            case Q4 -> new Q4Matrix(spec, weights, scales, in, out);
+            case Q4NL -> new Q4NlMatrix(spec, weights, scales, in, out);
         };
-    }
-
-    private static EncodingSpec checkScales(EncodingSpec spec) {
-        if (spec.groupSize() <= 0)
-            throw new IllegalArgumentException(spec.name() + ": group size must be positive, got " + spec.groupSize());
-        if (!"bf16".equals(spec.scaleType()) && !"f16".equals(spec.scaleType()))
-            throw new IllegalArgumentException(spec.name() + ": scale type must be bf16 or f16, got " + spec.scaleType());
-        return spec;
     }
 
     /** Float lanes per vector the kernels use on this machine (16 with AVX-512). */

@@ -65,16 +65,6 @@ public final class ParallelMatmul implements AutoCloseable {
         }
     }
 
-    /** A pool sized by the system property {@code grok.threads}, else the available processors. */
-    public ParallelMatmul() {
-        this(defaultThreads());
-    }
-
-    /** {@code grok.threads} if set, else {@link Runtime#availableProcessors()}. */
-    public static int defaultThreads() {
-        return Math.max(1, Integer.getInteger("grok.threads", Runtime.getRuntime().availableProcessors()));
-    }
-
     public int threads() {
         return workers.length + 1;
     }

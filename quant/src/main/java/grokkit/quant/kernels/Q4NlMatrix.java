@@ -55,7 +55,7 @@ public final class Q4NlMatrix extends SegmentMatrix {
     private final boolean vector;
 
     public Q4NlMatrix(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out) {
-        if (!EncodingSpec.Q4NL.equals(spec.name())) throw new IllegalArgumentException("not a q4nl spec: " + spec);
+        if (spec.encoding() != grokkit.quant.Encoding.Q4NL) throw new IllegalArgumentException("not a q4nl spec: " + spec);
         if (in <= 0 || out <= 0) throw new IllegalArgumentException("q4nl: bad shape in=" + in + " out=" + out);
         spec.checkShape(in, out);
         if (weights.byteSize() < spec.weightBytes(in, out) || scales.byteSize() < spec.scaleBytes(in, out))

@@ -33,29 +33,30 @@ record EncodedMatrix(EncodingSpec spec, int in, int out, byte[] weightBytes, byt
             }
         }
         for (int o = 0; o < out; o++) {
-            switch (spec.name()) {
-                case EncodingSpec.F32 -> {
+            switch (spec.encoding()) {
+                case null -> throw new NullPointerException(); // with case null, the compiler checks that every Encoding is handled
+                case F32 -> {
                     for (int k = 0; k < in; k++) {
                         float v = (float) (rnd.nextDouble() * 2 - 1);
                         wb.putFloat(v);
                         w[o][k] = v;
                     }
                 }
-                case EncodingSpec.BF16 -> {
+                case BF16 -> {
                     for (int k = 0; k < in; k++) {
                         short bits = (short) (Float.floatToRawIntBits((float) (rnd.nextDouble() * 2 - 1)) >>> 16);
                         wb.putShort(bits);
                         w[o][k] = Float.intBitsToFloat((bits & 0xFFFF) << 16);
                     }
                 }
-                case EncodingSpec.INT8_ROWBLOCK, EncodingSpec.Q8 -> {
+                case INT8_ROWBLOCK, Q8 -> {
                     for (int k = 0; k < in; k++) {
                         byte q = (byte) rnd.nextInt(256);
                         wb.put(q);
                         w[o][k] = q * scale[o][k / g];
                     }
                 }
-                case EncodingSpec.Q4, EncodingSpec.Q4_0 -> {
+                case Q4, Q4_0 -> {
                     for (int grp = 0; grp < in / g; grp++) {
                         for (int j = 0; j < g / 2; j++) {
                             int lo = rnd.nextInt(16), hi = rnd.nextInt(16);
@@ -65,7 +66,7 @@ record EncodedMatrix(EncodingSpec spec, int in, int out, byte[] weightBytes, byt
                         }
                     }
                 }
-                default -> throw new IllegalArgumentException(spec.name());
+                case Q4NL -> throw new IllegalArgumentException(spec.name() + ": random q4nl matrices come from Q4NlEncoder (see Q4NlMatrixTest)");
             }
         }
         return new EncodedMatrix(spec, in, out, wb.array(), sb.array(), w);

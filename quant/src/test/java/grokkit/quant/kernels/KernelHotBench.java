@@ -26,13 +26,13 @@ public final class KernelHotBench {
         int in = Integer.parseInt(a[1]), out = Integer.parseInt(a[2]);
         double seconds = Double.parseDouble(a[3]);
         int tokens = a.length > 4 ? Integer.parseInt(a[4]) : 1;
-        EncodingSpec spec = switch (enc) {
-            case "int8" -> EncodingSpec.int8RowBlock(in, 1);
-            case "int8rb8" -> EncodingSpec.int8RowBlock(in, 8);
-            case "q4" -> EncodingSpec.q4(32, "bf16");
-            case "q4_0" -> EncodingSpec.q4_0();
-            case "q4nl" -> EncodingSpec.q4nl(32);
-            default -> throw new IllegalArgumentException("unknown encoding " + enc);
+        // "int8rb8" is int8-rowblock with 8 row blocks; every other name is an encoding's.
+        EncodingSpec spec = enc.equals("int8rb8") ? EncodingSpec.int8RowBlock(in, 8) : switch (grokkit.quant.Encoding.of(enc)) {
+            case INT8_ROWBLOCK -> EncodingSpec.int8RowBlock(in, 1);
+            case Q4 -> EncodingSpec.q4(32, "bf16");
+            case Q4_0 -> EncodingSpec.q4_0();
+            case Q4NL -> EncodingSpec.q4nl(32);
+            case F32, BF16, Q8 -> throw new IllegalArgumentException("not benchmarked here: " + enc);
         };
         try (Arena arena = Arena.ofConfined()) {
             long wb = spec.weightBytes(in, out), sb = spec.scaleBytes(in, out);
@@ -41,7 +41,7 @@ public final class KernelHotBench {
             for (long i = 0; i < wb; i++) w.set(ValueLayout.JAVA_BYTE, i, (byte) r.nextInt());
             // 0bs0_1111_xx bytes: every 16-bit scale (f16, bf16) and q4nl channel scale is a normal number near 1.
             for (long i = 0; i < sb; i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) ((r.nextInt() & 0x83) | 0x3C));
-            if (enc.equals("q4nl")) s.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, 1f / 64);
+            if (spec.encoding() == grokkit.quant.Encoding.Q4NL) s.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, 1f / 64);
             WeightMatrix m = Kernels.open(spec, w, s, in, out);
             float[][] x = new float[tokens][in], y = new float[tokens][out];
             for (float[] row : x) for (int i = 0; i < in; i++) row[i] = (float) r.nextDouble();

@@ -3,6 +3,7 @@ package grokkit.runtime.bench;
 import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
 import grokkit.model.ParamNames;
+import grokkit.quant.Encoding;
 import grokkit.quant.EncodingSpec;
 import grokkit.quant.WeightMatrix;
 import grokkit.quant.kernels.Kernels;
@@ -68,15 +69,21 @@ public final class RandomModel implements ModelWeights {
      * {@code bf16}, {@code f32}.
      */
     public static EncodingSpec spec(String encoding, int in, boolean rowBlockSharded) {
-        return switch (encoding.toLowerCase(Locale.ROOT)) {
-            case "int8", "int8-rowblock" -> EncodingSpec.int8RowBlock(in, rowBlockSharded ? 8 : 1);
-            case "q8" -> EncodingSpec.q8(32, "f16");
-            case "q4" -> EncodingSpec.q4(32, "bf16");
-            case "q4_0" -> EncodingSpec.q4_0();
-            case "q4nl", "int4" -> EncodingSpec.q4nl(32);
-            case "bf16" -> EncodingSpec.bf16();
-            case "f32" -> EncodingSpec.f32();
-            default -> throw new IllegalArgumentException("unknown encoding '" + encoding + "' (int8, q8, q4, q4_0, q4nl/int4, bf16, f32)");
+        Encoding e = Encoding.lookup(encoding.toLowerCase(Locale.ROOT));
+        if (e == null) throw new IllegalArgumentException("unknown encoding '" + encoding + "' (" + Encoding.known() + ")");
+        return spec(e, in, rowBlockSharded);
+    }
+
+    /** As {@link #spec(String, int, boolean)}, for a parsed encoding. */
+    public static EncodingSpec spec(Encoding encoding, int in, boolean rowBlockSharded) {
+        return switch (encoding) {
+            case INT8_ROWBLOCK -> EncodingSpec.int8RowBlock(in, rowBlockSharded ? 8 : 1);
+            case Q8 -> EncodingSpec.q8(32, "f16");
+            case Q4 -> EncodingSpec.q4(32, "bf16");
+            case Q4_0 -> EncodingSpec.q4_0();
+            case Q4NL -> EncodingSpec.q4nl(32);
+            case BF16 -> EncodingSpec.bf16();
+            case F32 -> EncodingSpec.f32();
         };
     }
 
@@ -129,15 +136,16 @@ public final class RandomModel implements ModelWeights {
         MemorySegment w = arena.allocate(Math.max(64, wBytes), 64);
         MemorySegment s = sBytes == 0 ? MemorySegment.NULL : arena.allocate(sBytes, 64);
         float std = (float) (1 / Math.sqrt(in));
-        switch (spec.name()) {
-            case EncodingSpec.F32 -> {
+        switch (spec.encoding()) {
+            case null -> throw new NullPointerException(); // with case null, the compiler checks that every Encoding is handled
+            case F32 -> {
                 // 64 Ki distinct values tiled: Grok-1's f32 embedding table is 805 M floats.
                 SplittableRandom r = new SplittableRandom(in * 31L + out);
                 float[] vals = new float[65536];
                 for (int i = 0; i < vals.length; i++) vals[i] = (float) (r.nextGaussian() * std);
                 tile(w, MemorySegment.ofArray(vals));
             }
-            case EncodingSpec.BF16 -> {
+            case BF16 -> {
                 // Random bf16 bit patterns would include NaNs and huge values: use a few fixed magnitudes.
                 SplittableRandom r = new SplittableRandom(in * 31L + out);
                 short[] vals = new short[4096];
@@ -145,7 +153,7 @@ public final class RandomModel implements ModelWeights {
                 MemorySegment block = MemorySegment.ofArray(vals);
                 tile(w, block);
             }
-            case EncodingSpec.Q4NL -> {
+            case Q4NL -> {
                 tile(w, pattern);
                 // Header: base S, channel scales c = 1 (f16); then group-scale bytes 0 = +S.
                 // The levels' standard deviation is about 65.
@@ -154,10 +162,10 @@ public final class RandomModel implements ModelWeights {
                 long head = grokkit.quant.Q4Nl.headerBytes(in);
                 s.asSlice(head, sBytes - head).fill((byte) 0);
             }
-            default -> {
+            case INT8_ROWBLOCK, Q8, Q4, Q4_0 -> {
                 tile(w, pattern);
                 // int8: uniform in [-128, 127] has std ≈ 74; a 4-bit code q-8 in [-8, 7] has std ≈ 4.6.
-                boolean fourBit = spec.name().startsWith("q4");
+                boolean fourBit = spec.encoding().fidelity() == Encoding.Fidelity.FOUR_BIT;
                 float scale = std / (fourBit ? 4.6f : 74f);
                 short bits = "f16".equals(spec.scaleType()) ? Float.floatToFloat16(scale)
                         : (short) (Float.floatToRawIntBits(scale) >>> 16);

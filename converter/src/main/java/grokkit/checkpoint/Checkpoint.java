@@ -102,7 +102,10 @@ public final class Checkpoint implements AutoCloseable {
             if (ch.size() < a.offset() + a.byteLength())
                 throw new BadInputException(a.file() + ": the file is now " + ch.size() + " bytes, too short for the array at "
                         + a.offset() + "+" + a.byteLength() + " (changed since it was opened?)");
-            return ch.map(FileChannel.MapMode.READ_ONLY, a.offset(), a.byteLength(), arena);
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, a.offset(), a.byteLength(), arena);
+            // Named for the CLI's fault handler: a checkpoint file truncated during convert.
+            grokkit.io.MappedFiles.mapped(a.file(), a.offset() + a.byteLength());
+            return seg;
         }
     }
 

@@ -83,8 +83,7 @@ public final class Converter {
     public Result convert(ConversionSource src, Path outDir) throws IOException {
         long start = System.nanoTime();
         opts.validate();
-        if (opts.tokenizer() != null && !Files.isRegularFile(opts.tokenizer()))
-            throw new BadInputException("--tokenizer " + opts.tokenizer() + ": no such file");
+        if (opts.tokenizer() != null) grokkit.io.InputFiles.requireRegularFile(opts.tokenizer(), "--tokenizer");
         imatrix = null;
         if (opts.imatrix() != null) {
             imatrix = grokkit.quant.Imatrix.read(opts.imatrix());
@@ -344,7 +343,7 @@ public final class Converter {
 
     private static void copyTokenizer(Path from, Path to) throws IOException {
         try {
-            writeFile(to, Files.readAllBytes(from));
+            writeFile(to, grokkit.io.InputFiles.readAll(from, "--tokenizer", 1L << 30));
         } catch (BadInputException e) {
             throw e;
         } catch (IOException e) {

@@ -25,9 +25,17 @@ import java.nio.file.attribute.BasicFileAttributes;
 public final class InputFiles {
     private InputFiles() {}
 
+    /** The input file checked last (named in an out-of-memory message: what was being read). */
+    private static volatile Path lastRead;
+
+    public static Path lastRead() {
+        return lastRead;
+    }
+
     /** The attributes of {@code file}, which must be a regular file; {@code what} prefixes the message (an option name, or ""). */
     public static BasicFileAttributes requireRegularFile(Path file, String what) throws BadInputException {
         String who = prefix(what) + file;
+        lastRead = file;
         BasicFileAttributes a;
         try {
             a = Files.readAttributes(file, BasicFileAttributes.class);

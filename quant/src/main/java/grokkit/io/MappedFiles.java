@@ -29,10 +29,17 @@ public final class MappedFiles {
                 (a, b) -> new Entry(Math.max(a.end, b.end), a.count + b.count));
     }
 
-    /** {@code file} is no longer mapped. */
+    /**
+     * {@code file} is no longer mapped. The entry stays (with no open mapping): the fault that a
+     * shrunk file causes unwinds through the code that closes the model before the handler asks.
+     * Closed entries are dropped only when many have accumulated.
+     */
     public static void unmapped(Path file) {
-        MAPPED.computeIfPresent(file.toAbsolutePath().normalize(), (k, e) -> e.count <= 1 ? null : new Entry(e.end, e.count - 1));
+        MAPPED.computeIfPresent(file.toAbsolutePath().normalize(), (k, e) -> new Entry(e.end, Math.max(0, e.count - 1)));
+        if (MAPPED.size() > MAX_ENTRIES) MAPPED.values().removeIf(e -> e.count == 0);
     }
+
+    private static final int MAX_ENTRIES = 4096;
 
     /** A mapped file that is now shorter than its mapping (or gone). */
     public record Shrunk(Path file, long mappedBytes, long nowBytes) {
@@ -60,6 +67,6 @@ public final class MappedFiles {
 
     /** The files mapped now (for an out-of-memory message: what was being read). */
     public static List<Path> files() {
-        return List.copyOf(MAPPED.keySet());
+        return MAPPED.entrySet().stream().filter(e -> e.getValue().count > 0).map(Map.Entry::getKey).toList();
     }
 }

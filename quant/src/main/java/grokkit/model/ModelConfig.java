@@ -106,7 +106,8 @@ public record ModelConfig(
     public static Parsed read(Path file, ModelConfig defaults) throws IOException {
         JsonNode node;
         try {
-            node = JSON.readTree(Files.readAllBytes(file));
+            // A regular file only (a FIFO blocks, /dev/zero never ends), at most 16 MiB.
+            node = JSON.readTree(grokkit.io.InputFiles.readAll(file, "", 16L << 20));
         } catch (IOException e) {
             throw new IOException(file + ": not a readable JSON model configuration: " + e.getMessage(), e);
         }

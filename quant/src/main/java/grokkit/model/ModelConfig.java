@@ -171,17 +171,22 @@ public record ModelConfig(
         if (eosToken < 0 || eosToken >= vocabSize) bad.add("eos_token out of range");
         // Real numbers: a NaN or infinite value (1e309 in JSON) would run, silently, to NaN logits.
         if (!(wideningFactor > 0) || !Double.isFinite(wideningFactor)) bad.add("widening_factor must be finite and > 0, got " + wideningFactor);
-        if (!Double.isFinite(embeddingMultiplierScale)) bad.add("embedding_multiplier_scale must be finite, got " + embeddingMultiplierScale);
-        if (!Double.isFinite(outputMultiplierScale)) bad.add("output_multiplier_scale must be finite, got " + outputMultiplierScale);
-        if (!Double.isFinite(attnOutputMultiplier)) bad.add("attn_output_multiplier must be finite, got " + attnOutputMultiplier);
+        // The runtime computes in float32: "finite" means finite (and, for eps, non-zero) as a float.
+        if (!floatFinite(embeddingMultiplierScale)) bad.add("embedding_multiplier_scale must be finite (as float32), got " + embeddingMultiplierScale);
+        if (!floatFinite(outputMultiplierScale)) bad.add("output_multiplier_scale must be finite (as float32), got " + outputMultiplierScale);
+        if (!floatFinite(attnOutputMultiplier)) bad.add("attn_output_multiplier must be finite (as float32), got " + attnOutputMultiplier);
         // cap·tanh(x/cap) with cap 0 is 0 or NaN (0/0): no cap of 0 means anything, so it is refused.
-        if (!(attnLogitCap > 0) || !Double.isFinite(attnLogitCap)) bad.add("attn_logit_cap must be finite and > 0, got " + attnLogitCap);
+        if (!(attnLogitCap > 0) || !floatFinite(attnLogitCap)) bad.add("attn_logit_cap must be finite and > 0, got " + attnLogitCap);
         // eps ≤ 0 divides by zero for an all-zero row (rsqrt(0)); the reference uses 1e-5.
-        if (!(rmsNormEps > 0) || !Double.isFinite(rmsNormEps)) bad.add("rms_norm_eps must be finite and > 0, got " + rmsNormEps);
+        if (!((float) rmsNormEps > 0) || !floatFinite(rmsNormEps)) bad.add("rms_norm_eps must be finite and > 0 (as float32), got " + rmsNormEps);
         if (!(ropeBase > 0) || !Double.isFinite(ropeBase)) bad.add("rope_base must be finite and > 0, got " + ropeBase);
         // 0 = no limit from the configuration (the runtime's --max-context still applies); negative is meaningless.
         if (sequenceLen < 0) bad.add("sequence_len must be >= 0 (0 = no limit), got " + sequenceLen);
         if (!bad.isEmpty()) throw new IOException(source + ": invalid model configuration: " + String.join("; ", bad));
+    }
+
+    private static boolean floatFinite(double v) {
+        return Float.isFinite((float) v);
     }
 
     /** This configuration as a JSON object with the reference's field names. */

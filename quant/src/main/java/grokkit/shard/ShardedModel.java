@@ -47,7 +47,12 @@ public final class ShardedModel implements ModelWeights {
 
     /** Opens {@code dir}; a missing or malformed manifest or shard is a {@link BadInputException}. */
     public static ShardedModel open(Path dir) throws IOException {
-        ShardedModel m = new ShardedModel(dir, Manifest.read(dir));
+        return open(dir, Manifest.read(dir));
+    }
+
+    /** Opens {@code dir} with a manifest already read and validated by {@link ManifestReader}. */
+    public static ShardedModel open(Path dir, Manifest manifest) throws IOException {
+        ShardedModel m = new ShardedModel(dir, manifest);
         try {
             m.mapShards();
         } catch (IOException | RuntimeException e) {

@@ -97,6 +97,8 @@ public final class Converter {
         String fingerprint = fingerprint(src, outputs, plan, imatrix == null ? null : imatrix.sha256());
         String tokenizerName = opts.tokenizer() == null ? null : opts.tokenizer().getFileName().toString();
         ObjectNode conversion = opts.toManifestJson();
+        // Only with --allow-scale-layout: a deliberate conversion of non-release scale layouts.
+        if (src.allowsScaleLayout()) conversion.put("allow_scale_layout", true);
         if (imatrix != null) {
             // Only with --imatrix: manifests of unweighted conversions stay as they were.
             ObjectNode im = conversion.putObject("imatrix");

@@ -44,8 +44,8 @@ import static org.assertj.core.api.Assertions.fail;
  * its bytes made invalid UTF-8 — and read by {@link ManifestReader}. Every case must end in
  * the reader's own {@link InvalidManifestException}, or be accepted and then run: opened by
  * {@link ShardedModel} (which may still refuse a shard whose real length differs, with a
- * {@link BadInputException} naming it) and a forward pass whose logits are bit-identical to the
- * original's when the accepted manifest describes the same model, and completing when a
+ * {@link BadInputException}) and a forward pass whose logits are the original's (to the last
+ * bits the runtime's float reduction order varies in) when the accepted manifest describes the same model, and completing when a
  * configuration number was changed to another valid value. Any other exception is a bug. The
  * seed is printed; replay with -Dgrok.fuzz.seed=N.
  */
@@ -94,6 +94,8 @@ class ManifestFuzzTest {
         Map<String, Integer> outcomes = new HashMap<>();
         Set<String> ranAlready = new HashSet<>();
         long start = System.nanoTime(), runNanos = 0, mutateNanos = 0;
+        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpuStart = cpu.getCurrentThreadCpuTime();
         for (int i = 0; i < CASES; i++) {
             Seed s = seeds.get(r.nextInt(seeds.size()));
             long t0 = System.nanoTime();
@@ -115,8 +117,9 @@ class ManifestFuzzTest {
             outcomes.merge(outcome, 1, Integer::sum);
         }
         double secs = (System.nanoTime() - start) / 1e9;
-        System.out.printf("ManifestFuzzTest: %d cases in %.1f s (mutating %.1f s, running accepted models %.1f s): %s%n",
-                CASES, secs, mutateNanos / 1e9, runNanos / 1e9, outcomes);
+        // CPU time too: on a shared machine the wall time says more about the load than the test.
+        System.out.printf("ManifestFuzzTest: %d cases in %.1f s wall, %.1f s CPU (mutating %.1f s, running accepted models %.1f s): %s%n",
+                CASES, secs, (cpu.getCurrentThreadCpuTime() - cpuStart) / 1e9, mutateNanos / 1e9, runNanos / 1e9, outcomes);
         assertThat(outcomes.getOrDefault("refused", 0)).as("most mutations break a rule").isGreaterThan(CASES / 2);
         assertThat(outcomes.getOrDefault("same model", 0)).as("some mutations are harmless (CRC digits, unknown fields, order)").isPositive();
     }
@@ -140,8 +143,12 @@ class ManifestFuzzTest {
             return "runtime refused";
         }
         if (sameModel) {
+            // Same weights, same bytes: equal up to the runtime's run-to-run float reduction order
+            // (JIT-dependent, last bits only; docs/FORMAT.md). A wrong tensor moves logits by ≫ 1e-4.
             for (int t = 0; t < got.length; t++)
-                assertThat(got[t]).as("logits of an accepted, equivalent manifest (position %d)", t).containsExactly(s.logits[t]);
+                for (int v = 0; v < got[t].length; v++)
+                    assertThat(got[t][v]).as("logit %d at position %d of an accepted, equivalent manifest", v, t)
+                            .isCloseTo(s.logits[t][v], org.assertj.core.data.Offset.offset(1e-5f * Math.max(1f, Math.abs(s.logits[t][v]))));
             return "same model";
         }
         // Another valid configuration (a multiplier of 1e30 may well overflow the float32

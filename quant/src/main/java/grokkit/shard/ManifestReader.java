@@ -381,6 +381,7 @@ public final class ManifestReader {
 
     private static String kind(JsonNode v) {
         if (v == null) return "nothing";
+        if (v.isContainerNode()) return v.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " of " + v.size() + " element(s)";
         String text = v.toString();
         if (text.length() > 40) text = text.substring(0, 40) + "…";
         return v.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " " + text;

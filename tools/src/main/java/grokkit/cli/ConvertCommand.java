@@ -78,6 +78,11 @@ public final class ConvertCommand implements Callable<Integer> {
                     "mean squared input seen on calibration text. Only with --experts int4 or q4nl."})
     Path imatrix;
 
+    @Option(names = "--allow-scale-layout",
+            description = "Accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that "
+                    + "parameter (recorded in the manifest; without it such a checkpoint is refused).")
+    boolean allowScaleLayout;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -95,7 +100,7 @@ public final class ConvertCommand implements Callable<Integer> {
                 throw new BadInputException("--model-config " + e.getMessage(), e);
             }
         }
-        try (CheckpointSource src = CheckpointSource.open(checkpoint, given)) {
+        try (CheckpointSource src = CheckpointSource.open(checkpoint, given, allowScaleLayout)) {
             if (tokenizer != null) checkTokenizer(tokenizer, src.config().vocabSize());
             for (String note : src.configNotes()) out.println("config: " + note);
             out.flush();

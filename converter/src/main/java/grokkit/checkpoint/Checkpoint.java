@@ -51,6 +51,11 @@ public final class Checkpoint implements AutoCloseable {
      *                           truncated or mis-shaped file
      */
     public static Checkpoint open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull) throws IOException {
+        return open(ckptDir, givenConfigOrNull, false);
+    }
+
+    /** As {@link #open(Path, ModelConfig.Parsed)}; {@code allowScaleLayout} accepts scale layouts other than the release's. */
+    public static Checkpoint open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean allowScaleLayout) throws IOException {
         List<String> notes = new ArrayList<>();
         Path dir = CheckpointLayout.resolveDir(ckptDir, notes);
         TreeMap<Integer, Path> files = CheckpointLayout.scan(dir, notes);
@@ -65,8 +70,17 @@ public final class Checkpoint implements AutoCloseable {
         ModelConfig config = ConfigInference.infer(dir, givenConfigOrNull, layers, byName, notes);
         List<CheckpointTensor> tensors = new ArrayList<>(names.size());
         for (Map.Entry<String, TensorFile> e : byName.entrySet())
-            tensors.add(CheckpointValidator.validate(e.getValue(), e.getKey(), config));
-        return new Checkpoint(dir, config, notes, tensors);
+            tensors.add(CheckpointValidator.validate(e.getValue(), e.getKey(), config, allowScaleLayout));
+        Checkpoint c = new Checkpoint(dir, config, notes, tensors);
+        c.allowScaleLayout = allowScaleLayout;
+        return c;
+    }
+
+    private boolean allowScaleLayout;
+
+    /** Whether scale layouts other than the release's were accepted ({@code --allow-scale-layout}). */
+    public boolean allowsScaleLayout() {
+        return allowScaleLayout;
     }
 
     /** The directory holding the tensor files. */
@@ -102,7 +116,10 @@ public final class Checkpoint implements AutoCloseable {
             if (ch.size() < a.offset() + a.byteLength())
                 throw new BadInputException(a.file() + ": the file is now " + ch.size() + " bytes, too short for the array at "
                         + a.offset() + "+" + a.byteLength() + " (changed since it was opened?)");
-            return ch.map(FileChannel.MapMode.READ_ONLY, a.offset(), a.byteLength(), arena);
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, a.offset(), a.byteLength(), arena);
+            // Named for the CLI's fault handler: a checkpoint file truncated during convert.
+            grokkit.io.MappedFiles.mapped(a.file(), a.offset() + a.byteLength());
+            return seg;
         }
     }
 

@@ -82,8 +82,7 @@ public final class Converter {
     public Result convert(ConversionSource src, Path outDir) throws IOException {
         long start = System.nanoTime();
         opts.validate();
-        if (opts.tokenizer() != null && !Files.isRegularFile(opts.tokenizer()))
-            throw new BadInputException("--tokenizer " + opts.tokenizer() + ": no such file");
+        if (opts.tokenizer() != null) grokkit.io.InputFiles.requireRegularFile(opts.tokenizer(), "--tokenizer");
         grokkit.quant.Imatrix imatrix = null;
         if (opts.imatrix() != null) {
             imatrix = grokkit.quant.Imatrix.read(opts.imatrix());
@@ -96,6 +95,8 @@ public final class Converter {
         ShardPlanner.Plan plan = ShardPlanner.plan(outputs.stream().map(OutputTensor::planned).toList(), opts.shardSize());
         String tokenizerName = opts.tokenizer() == null ? null : opts.tokenizer().getFileName().toString();
         ObjectNode conversion = opts.toManifestJson();
+        // Only with --allow-scale-layout: a deliberate conversion of non-release scale layouts.
+        if (src.allowsScaleLayout()) conversion.put("allow_scale_layout", true);
         if (imatrix != null) {
             // Only with --imatrix: manifests of unweighted conversions stay as they were.
             ObjectNode im = conversion.putObject("imatrix");
@@ -346,7 +347,7 @@ public final class Converter {
 
     private static void copyTokenizer(Path from, Path to) throws IOException {
         try {
-            writeFile(to, Files.readAllBytes(from));
+            writeFile(to, grokkit.io.InputFiles.readAll(from, "--tokenizer", 1L << 30));
         } catch (BadInputException e) {
             throw e;
         } catch (IOException e) {

@@ -171,27 +171,17 @@ public final class Report {
 
     /** Writes {@code report.md}, {@code kl-per-position.png} and {@code result.json} into {@code dir}. */
     public static void writeReportDir(VerifyResult r, Path dir) throws IOException {
-        Files.createDirectories(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new grokkit.errors.BadInputException(dir + ": cannot create the report directory: " + e, e);
+        }
         writeAtomically(dir.resolve(KL_PNG), KlPlot.png(r));
         writeAtomically(dir.resolve(JSON), r.toJson().getBytes(StandardCharsets.UTF_8));
         writeAtomically(dir.resolve(MARKDOWN), markdown(r).getBytes(StandardCharsets.UTF_8));
     }
 
     static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path abs = file.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        // A sibling temporary name (not createTempFile, whose 0600 mode would stick to the report).
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "."
-                + System.nanoTime() + ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        grokkit.io.OutputFiles.write(file, "", bytes);
     }
 }

@@ -78,6 +78,11 @@ public final class ConvertCommand implements Callable<Integer> {
                     "mean squared input seen on calibration text. Only with --experts int4 or q4nl."})
     Path imatrix;
 
+    @Option(names = "--allow-scale-layout",
+            description = "Accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that "
+                    + "parameter (recorded in the manifest; without it such a checkpoint is refused).")
+    boolean allowScaleLayout;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -86,7 +91,7 @@ public final class ConvertCommand implements Callable<Integer> {
         opts.validate();
         ModelConfig.Parsed given = null;
         if (modelConfig != null) {
-            if (!Files.isRegularFile(modelConfig)) throw new BadInputException("--model-config " + modelConfig + ": no such file");
+            grokkit.io.InputFiles.requireRegularFile(modelConfig, "--model-config");
             try {
                 given = ModelConfig.read(modelConfig, ModelConfig.grok1());
             } catch (BadInputException e) {
@@ -95,7 +100,8 @@ public final class ConvertCommand implements Callable<Integer> {
                 throw new BadInputException("--model-config " + e.getMessage(), e);
             }
         }
-        try (CheckpointSource src = CheckpointSource.open(checkpoint, given)) {
+        try (CheckpointSource src = CheckpointSource.open(checkpoint, given, allowScaleLayout)) {
+            if (tokenizer != null) checkTokenizer(tokenizer, src.config().vocabSize());
             for (String note : src.configNotes()) out.println("config: " + note);
             out.flush();
             boolean terminal = System.console() != null && System.console().isTerminal();
@@ -104,5 +110,23 @@ public final class ConvertCommand implements Callable<Integer> {
         out.println("converted " + checkpoint + " → " + outDir + " (check it any time with: grok check " + outDir + ")");
         out.flush();
         return 0;
+    }
+
+    /**
+     * The tokenizer is copied into the model only if it is a SentencePiece model the runtime can
+     * load and every id it produces is a row of the embedding table. (The check lives here: the
+     * converter module does not depend on the runtime, which owns the tokenizer parser.)
+     */
+    static void checkTokenizer(Path file, int vocabSize) throws BadInputException {
+        grokkit.io.InputFiles.requireRegularFile(file, "--tokenizer");
+        grokkit.tokenizer.SentencePieceTokenizer tok;
+        try {
+            tok = grokkit.tokenizer.SentencePieceTokenizer.load(file);
+        } catch (BadInputException e) {
+            throw new BadInputException("--tokenizer " + e.getMessage(), e);
+        }
+        if (tok.vocabSize() > vocabSize)
+            throw new BadInputException("--tokenizer " + file + ": has " + tok.vocabSize() + " pieces, but the checkpoint's vocab_size is "
+                    + vocabSize + " (ids from " + vocabSize + " up would have no embedding): not this model's tokenizer");
     }
 }

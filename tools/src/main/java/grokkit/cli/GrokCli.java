@@ -35,17 +35,29 @@ public final class GrokCli {
     public static final String VERSION = "0.1.0";
 
     public static void main(String[] args) {
+        Thread.setDefaultUncaughtExceptionHandler(GrokCli::uncaught);
         System.exit(run(args));
     }
 
     /** Runs the CLI in-process and returns the exit code (tests call this). */
     public static int run(String... args) {
-        return newCommandLine().execute(args);
+        CommandLine cl = newCommandLine();
+        try {
+            return cl.execute(args);
+        } catch (Throwable t) { // anything picocli lets through: an Error while parsing or in a handler
+            return Faults.report(t, cl.getErr(), cl.getCommandName());
+        }
+    }
+
+    /** A thread that dies of an uncaught throwable: one line (no "Exception in thread"), same rules as a command. */
+    private static void uncaught(Thread thread, Throwable t) {
+        Faults.report(t, new PrintWriter(System.err, true), thread.getName());
     }
 
     public static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new GrokCli());
         cl.setExecutionExceptionHandler(GrokCli::handle);
+        cl.setExecutionStrategy(Faults.reportingErrors(cl.getExecutionStrategy()));
         cl.setExitCodeExceptionMapper(e -> ExitCodes.BAD_INPUT);
         return cl;
     }
@@ -67,9 +79,6 @@ public final class GrokCli {
             err.flush();
             return ExitCodes.BAD_INPUT;
         }
-        err.println("grok " + cl.getCommandName() + ": internal error (please report):");
-        e.printStackTrace(err);
-        err.flush();
-        return ExitCodes.INTERNAL_ERROR;
+        return Faults.report(e, err, cl.getCommandName());
     }
 }

@@ -54,6 +54,10 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = "--touch", description = "after checking, map every array and read all its bytes; report the time and rate")
     boolean touch;
 
+    @Option(names = "--allow-scale-layout",
+            description = "accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that parameter")
+    boolean allowScaleLayout;
+
     @Spec
     CommandSpec spec;
 
@@ -62,7 +66,7 @@ public final class InspectCommand implements Callable<Integer> {
         ModelConfig.Parsed given = modelConfig == null ? null : readConfig(modelConfig);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (Checkpoint ckpt = Checkpoint.open(ckptDir, given)) {
+        try (Checkpoint ckpt = Checkpoint.open(ckptDir, given, allowScaleLayout)) {
             if (json) {
                 for (String note : ckpt.configNotes()) err.println("note: " + note);
                 out.println(toJson(ckpt));
@@ -77,7 +81,7 @@ public final class InspectCommand implements Callable<Integer> {
     }
 
     static ModelConfig.Parsed readConfig(Path file) throws BadInputException {
-        if (!Files.isRegularFile(file)) throw new BadInputException("--model-config " + file + ": no such file");
+        grokkit.io.InputFiles.requireRegularFile(file, "--model-config");
         try {
             return ModelConfig.read(file, ModelConfig.grok1());
         } catch (IOException e) {

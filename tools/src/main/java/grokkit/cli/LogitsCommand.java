@@ -45,6 +45,7 @@ public final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int[] ids = parseTokens(tokens);
+        grokkit.io.OutputFiles.checkReplaceable(out, "--out"); // refused before the forward pass, not after
         RuntimeOptions options = RuntimeOptions.defaults();
         if (threads != null) {
             if (threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);

@@ -12,12 +12,18 @@ import java.nio.file.Path;
 final class ModelDirs {
     private ModelDirs() {}
 
+    /** Tests only: runs after a model is mapped, before any command uses it (e.g. to truncate a shard under it). */
+    static volatile java.util.function.Consumer<Path> afterOpen = dir -> {};
+
     static ModelWeights open(Path dir, String what) throws IOException {
         if (!Files.isDirectory(dir)) throw new BadInputException(what + " " + dir + ": no such directory");
+        ModelWeights m;
         try {
-            return grokkit.shard.ShardedModel.open(dir);
+            m = grokkit.shard.ShardedModel.open(dir);
         } catch (BadInputException e) {
             throw new BadInputException(what + " " + e.getMessage(), e);
         }
+        afterOpen.accept(dir);
+        return m;
     }
 }

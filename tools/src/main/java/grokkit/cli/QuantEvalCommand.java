@@ -147,8 +147,8 @@ public final class QuantEvalCommand implements Callable<Integer> {
             String md = markdown(rows);
             pw.println();
             pw.print(md);
-            Files.writeString(out.resolve("quant-eval.md"), md, StandardCharsets.UTF_8);
-            Files.writeString(out.resolve("quant-eval.json"), json(rows), StandardCharsets.UTF_8);
+            grokkit.io.OutputFiles.write(out.resolve("quant-eval.md"), "", md.getBytes(StandardCharsets.UTF_8));
+            grokkit.io.OutputFiles.write(out.resolve("quant-eval.json"), "", json(rows).getBytes(StandardCharsets.UTF_8));
             pw.println("wrote " + out.resolve("quant-eval.md") + " and " + out.resolve("quant-eval.json"));
             pw.flush();
             return 0;

@@ -91,6 +91,8 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     /** Writes OUT through a temporary file, so a failure never leaves a partial OUT behind. */
     int tokenizeJsonl(SentencePieceTokenizer tok, Path in, Path out) throws IOException {
+        grokkit.io.InputFiles.requireRegularFile(in, "");
+        grokkit.io.OutputFiles.checkReplaceable(out, "");
         Path dir = out.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(dir, out.getFileName().toString(), ".partial");
         int count = 0;

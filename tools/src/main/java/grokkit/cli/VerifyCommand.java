@@ -148,6 +148,7 @@ public final class VerifyCommand implements Callable<Integer> {
         if (report != null && java.nio.file.Files.exists(report) && !java.nio.file.Files.isDirectory(report)) {
             throw new BadInputException("--report " + report + ": exists and is not a directory");
         }
+        if (json != null) grokkit.io.OutputFiles.checkReplaceable(json, "--json");
         GoldenSet set = GoldenSet.read(golden);
         set.requireMode(mode);
 

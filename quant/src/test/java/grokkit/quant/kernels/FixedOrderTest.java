@@ -69,7 +69,7 @@ class FixedOrderTest {
     }
 
     private WeightMatrix open(EncodingSpec spec, int in, int out) throws IOException {
-        if (EncodingSpec.Q4NL.equals(spec.name())) return Q4NlMatrixTest.mapped(dir, spec, in, out, 7L * in + out, arena).m();
+        if (spec.encoding() == grokkit.quant.Encoding.Q4NL) return Q4NlMatrixTest.mapped(dir, spec, in, out, 7L * in + out, arena).m();
         EncodedMatrix m = EncodedMatrix.random(spec, in, out, 31L * in + out);
         return Kernels.open(spec, MemorySegment.ofArray(m.weightBytes()), MemorySegment.ofArray(m.scaleBytes()), in, out);
     }

@@ -9,15 +9,17 @@ import grokkit.quant.Halfs;
  *
  * <p>The scale search: llama.cpp's reference ({@code d = amax/127}, codes {@code roundf(x/d)}
  * from the unrounded scale) is one candidate; the others quantize with the stored (f16-rounded)
- * scale for {@code amax/L}, L in {125, 126, 127, 127.5, 128} (above 127 the largest value clips),
- * and the least-squares refit of the best of them. The candidate with the least squared error
- * (weighted by the importance when given) wins, so no block is worse than the reference's by
- * that measure. Everything is in a fixed order: the bytes are a function of the row alone.
+ * scale for {@code amax/L}, L in {125, 126, 127}, and the least-squares refit of the best of
+ * them. The candidate with the least squared error (weighted by the importance when given)
+ * wins, so no block is worse than the reference's by that measure. No candidate clips the
+ * block's largest value: on heavy-tailed weights the outlier matters more than its share of
+ * the squared error (scales that clip it measured a worse KL, docs/EXPORT.md). Everything is
+ * in a fixed order: the bytes are a function of the row alone.
  */
 public final class Q8_0Codec implements BlockCodec {
     public static final Q8_0Codec INSTANCE = new Q8_0Codec();
     private static final int QK = 32;
-    private static final float[] LEVELS = {125f, 126f, 127f, 127.5f, 128f};
+    private static final float[] LEVELS = {125f, 126f, 127f};
 
     private Q8_0Codec() {}
 
@@ -61,7 +63,7 @@ public final class Q8_0Codec implements BlockCodec {
             if (sqq > 0 && sxq > 0) {
                 short d16 = Halfs.floatToF16((float) (sxq / sqq));
                 float d = Halfs.f16ToFloat(d16);
-                if (d > 0 && Float.isFinite(d)) {
+                if (d > 0 && Float.isFinite(d) && 127 * d >= amax) {
                     double e = codes(row, x0, importance, w0, d, cand);
                     if (e < bestErr) {
                         bestD = d16;

@@ -193,4 +193,30 @@ class GgufRoundTripTest {
             }
         }
     }
+
+    @Test
+    void offsetsAndSizesBeyond4GiBRoundTripThroughASparseFile() throws IOException {
+        // A 6 GiB f32 tensor (Grok-1's expert tensors exported as f32 are 6.4 GB) and one after it.
+        List<GgufWriter.Tensor> ts = List.of(new GgufWriter.Tensor("big", new long[] {6144, 262144}, GgmlType.F32),
+                new GgufWriter.Tensor("after", new long[] {32, 3}, GgmlType.Q8_0));
+        List<GgufTensorInfo> infos = GgufWriter.layout(ts, 64);
+        assertThat(infos.get(0).bytes()).isEqualTo(6L << 30);
+        assertThat(infos.get(1).offset()).isEqualTo(6L << 30);
+        Map<String, GgufValue> kv = new LinkedHashMap<>();
+        kv.put("general.alignment", GgufValue.u32(64));
+        byte[] header = GgufWriter.header(kv, infos);
+        Path f = dir.resolve("sparse.gguf");
+        long dataStart = GgufWriter.pad(header.length, 64);
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.write(header);
+            raf.setLength(dataStart + GgufWriter.pad((6L << 30) + 3 * 34, 64));
+        }
+        GgufFile g = GgufFile.read(f);
+        assertThat(g.tensors()).isEqualTo(infos);
+        assertThat(g.dataOffset(g.tensor("after"))).isEqualTo(dataStart + (6L << 30));
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(dataStart + (6L << 30) + 50);
+        }
+        assertThatThrownBy(() -> GgufFile.read(f)).isInstanceOf(BadInputException.class).hasMessageContaining("after");
+    }
 }

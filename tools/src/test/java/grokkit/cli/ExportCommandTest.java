@@ -244,6 +244,25 @@ class ExportCommandTest {
         assertThat(names).isEqualTo(w.tensors().stream().map(GgufTensorInfo::name).toList());
     }
 
+    @Test
+    void convertedModelExportsTheSameBytesAsItsCheckpointWithItsTokenizer() throws IOException {
+        Path model = tmp.resolve("converted");
+        Result c = grok("convert", FIXTURE.resolve("ckpt-0").toString(), model.toString(), "--model-config",
+                FIXTURE.resolve("config.json").toString(), "--tokenizer", TOKENIZER.toString(), "--threads", "2");
+        assertThat(c.exit()).as(c.err()).isZero();
+        for (String type : new String[] {"f32", "q8_0"}) {
+            Path a = tmp.resolve("ckpt-" + type + ".gguf"), b = tmp.resolve("conv-" + type + ".gguf");
+            assertThat(export(a, "--type", type, "--tokenizer", TOKENIZER.toString()).exit()).isZero();
+            Result r = grok("export", model.toString(), b.toString(), "--type", type, "--threads", "2");
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).contains("tokenizer: SentencePiece tiny.model");
+            assertThat(Files.readAllBytes(b)).as(type).isEqualTo(Files.readAllBytes(a));
+        }
+        Result r = grok("export", model.toString(), tmp.resolve("x.gguf").toString(), "--model-config", FIXTURE.resolve("config.json").toString());
+        assertThat(r.exit()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("is a converted model");
+    }
+
     // ---- bad input
 
     @Test

@@ -29,6 +29,7 @@ import java.nio.file.NoSuchFileException;
                 QuantEvalCommand.class,
                 ImatrixCommand.class,
                 GoldenCommand.class,
+                ExportCommand.class,
         })
 public final class GrokCli {
     /** The grok-kit version, recorded in the files it writes (golden sets). */

@@ -8,8 +8,6 @@ import grokkit.quant.Q4Nl;
  * non-uniform grid q4nl uses too ({@link Q4Nl#levels}: ggml's {@code kvalues_iq4nl}).
  */
 public final class IQ4_NLCodec extends Symmetric32Codec {
-    public static final IQ4_NLCodec INSTANCE = new IQ4_NLCodec();
-
     private static final ScaleSearch.Grid GRID = new ScaleSearch.Grid() {
         public int nearest(float v) { return Q4Nl.nearest(v); }
 
@@ -19,6 +17,9 @@ public final class IQ4_NLCodec extends Symmetric32Codec {
 
         public float highest() { return Q4Nl.level(15); }
     };
+
+    /** After GRID: the constructor reads it. */
+    public static final IQ4_NLCodec INSTANCE = new IQ4_NLCodec();
 
     private IQ4_NLCodec() {
         super(GgmlType.IQ4_NL, GRID, false);

@@ -85,12 +85,8 @@ public final class GgufWriter implements AutoCloseable {
         return infos;
     }
 
-    /** Bytes of the data section of {@code tensors} (padding included): what a split size counts. */
-    public static long paddedBytes(GgufTensorInfo t, int alignment) {
-        return pad(t.bytes(), alignment);
-    }
-
-    static long pad(long n, int alignment) {
+    /** {@code n} rounded up to a multiple of {@code alignment}. */
+    public static long pad(long n, int alignment) {
         return (n + alignment - 1) / alignment * alignment;
     }
 

@@ -28,6 +28,7 @@ import java.nio.file.NoSuchFileException;
                 InspectCommand.class,
                 QuantEvalCommand.class,
                 ImatrixCommand.class,
+                ExportCommand.class,
         })
 public final class GrokCli {
 

@@ -41,7 +41,7 @@ import java.util.concurrent.Callable;
                 "dtypes, shapes, scale layout and bytes, then totals. Exit 2 (with the file and the problem)",
                 "for a missing, extra, mis-shaped, truncated or hostile file."})
 public final class InspectCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "CKPT_DIR", description = "the ckpt-0 directory (or a directory containing ckpt-0)")
+    @Parameters(index = "0", paramLabel = "CKPT_DIR", description = "the ckpt-0 directory (or a directory containing ckpt-0), or a GGUF file")
     Path ckptDir;
 
     @Option(names = "--model-config", paramLabel = "FILE",
@@ -59,8 +59,14 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ModelConfig.Parsed given = modelConfig == null ? null : readConfig(modelConfig);
         PrintWriter out = spec.commandLine().getOut();
+        if (Files.isRegularFile(ckptDir)) {
+            // A single file: a GGUF export (grok export), listed by the GGUF reader.
+            GgufListing.print(ckptDir, out);
+            out.flush();
+            return 0;
+        }
+        ModelConfig.Parsed given = modelConfig == null ? null : readConfig(modelConfig);
         PrintWriter err = spec.commandLine().getErr();
         try (Checkpoint ckpt = Checkpoint.open(ckptDir, given)) {
             if (json) {

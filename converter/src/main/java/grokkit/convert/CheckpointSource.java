@@ -29,7 +29,12 @@ public final class CheckpointSource implements ConversionSource {
 
     /** Opens and validates {@code ckptDir} (with the user's configuration, or null to infer it). */
     public static CheckpointSource open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull) throws IOException {
-        Checkpoint c = Checkpoint.open(ckptDir, givenConfigOrNull);
+        return open(ckptDir, givenConfigOrNull, false);
+    }
+
+    /** As {@link #open(Path, ModelConfig.Parsed)}; see {@link Checkpoint#open(Path, ModelConfig.Parsed, boolean)} for {@code refuseGuesses}. */
+    public static CheckpointSource open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean refuseGuesses) throws IOException {
+        Checkpoint c = Checkpoint.open(ckptDir, givenConfigOrNull, refuseGuesses);
         CheckpointSource s = null;
         try {
             s = new CheckpointSource(c);

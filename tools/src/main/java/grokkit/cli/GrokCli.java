@@ -14,20 +14,29 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "grok",
         mixinStandardHelpOptions = true,
-        version = "grok-kit 0.1.0",
-        description = "Convert, quantize, run and verify the Grok-1 open-weights model.",
+        versionProvider = VersionInfo.class,
+        description = {"Convert, quantize, run and verify the Grok-1 open-weights model (docs/CLI.md).",
+                "",
+                "Typical workflow:",
+                "  grok inspect ckpt-0                                  read and check xAI's checkpoint",
+                "  grok convert ckpt-0 grok-1-int8                      lossless int8 model directory",
+                "  grok check grok-1-int8                               verify every shard's checksum",
+                "  grok verify grok-1-int8 --golden golden/             compare logits with the JAX reference",
+                "  grok run grok-1-int8 --prompt \"The answer is\"        generate text",
+                ""},
+        commandListHeading = "%nCommands (in workflow order):%n",
         subcommands = {
-                CommandLine.HelpCommand.class,
+                InspectCommand.class,
                 ConvertCommand.class,
                 CheckCommand.class,
                 VerifyCommand.class,
-                BenchCommand.class,
-                LogitsCommand.class,
-                TokenizeCommand.class,
                 RunCommand.class,
-                InspectCommand.class,
-                QuantEvalCommand.class,
+                TokenizeCommand.class,
+                LogitsCommand.class,
                 ImatrixCommand.class,
+                QuantEvalCommand.class,
+                BenchCommand.class,
+                CommandLine.HelpCommand.class,
         })
 public final class GrokCli {
 
@@ -43,6 +52,10 @@ public final class GrokCli {
     public static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new GrokCli());
         cl.setExecutionExceptionHandler(GrokCli::handle);
+        cl.setParameterExceptionHandler(ParseErrors::handle);
+        cl.setUsageHelpWidth(100);
+        cl.setUsageHelpLongOptionsMaxWidth(32);
+        cl.getSubcommands().get("verify").getCommandSpec().usageMessage().footer(VerifyCommand.defaultsFooter());
         cl.setExitCodeExceptionMapper(e -> ExitCodes.BAD_INPUT);
         return cl;
     }

@@ -77,8 +77,7 @@ public final class InspectCommand implements Callable<Integer> {
                 json.write(toJson(ckpt), out);
                 if (!json.toStdout()) out.println("wrote " + json.file());
             } else {
-                out.println(config.describe());
-                printTable(ckpt, out);
+                printTable(ckpt, out, config.describe());
             }
             if (touch) touchAll(ckpt, json.toStdout() ? err : out);
         }
@@ -167,10 +166,16 @@ public final class InspectCommand implements Callable<Integer> {
     // ---- table
 
     static void printTable(Checkpoint ckpt, PrintWriter out) {
+        printTable(ckpt, out, null);
+    }
+
+    /** The table, with {@code configSource} (where the configuration came from) printed under the config line. */
+    static void printTable(Checkpoint ckpt, PrintWriter out, String configSource) {
         ModelConfig c = ckpt.config();
         out.printf("checkpoint %s: %d files, %d layers%n", ckpt.directory(), ckpt.tensors().size(), c.numLayers());
         out.printf("config: vocab_size=%d emb_size=%d key_size=%d num_q_heads=%d num_kv_heads=%d num_layers=%d num_experts=%d ffn_size=%d%n",
                 c.vocabSize(), c.embSize(), c.keySize(), c.numQHeads(), c.numKvHeads(), c.numLayers(), c.numExperts(), c.ffnSize());
+        if (configSource != null) out.println(configSource);
         for (String note : ckpt.configNotes()) out.println("note: " + note);
         int nameWidth = 4;
         for (CheckpointTensor t : ckpt.tensors()) nameWidth = Math.max(nameWidth, t.name().length());

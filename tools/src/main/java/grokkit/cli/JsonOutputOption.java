@@ -91,13 +91,21 @@ public final class JsonOutputOption {
     public static final class OptionalFile implements IParameterPreprocessor {
         @Override
         public boolean preprocess(Stack<String> args, CommandSpec spec, ArgSpec arg, Map<String, Object> info) {
-            Object sep = info.get("separator");
-            if (sep != null && !sep.toString().isEmpty()) return false;
-            if (args.isEmpty() || isOtherOption(args.peek()) || Files.isDirectory(Path.of(args.peek()))) {
+            Object sep = info.get("separator"); // " " when the value is a separate word, "=" when attached
+            if (sep != null && !sep.toString().isBlank()) return false;
+            if (args.isEmpty() || isOtherOption(args.peek()) || isDirectory(args.peek())) {
                 arg.setValue(STDOUT);
                 return true;
             }
             return false;
+        }
+
+        private static boolean isDirectory(String word) {
+            try {
+                return Files.isDirectory(Path.of(word));
+            } catch (java.nio.file.InvalidPathException e) {
+                return false;
+            }
         }
 
         private static boolean isOtherOption(String word) {

@@ -46,8 +46,8 @@ final class ModelDirs {
     }
 
     /** Refuses a converted model directory where a ckpt-0 is expected, naming the commands that read it. */
-    static void requireCheckpointDir(Path dir, String what) throws BadInputException {
-        if (Files.isRegularFile(dir.resolve(Manifest.FILE_NAME)))
+    static void requireCheckpointDir(Path dir, String what) throws IOException {
+        if (Files.isRegularFile(dir.resolve(Manifest.FILE_NAME)) && !isCheckpoint(dir))
             throw new BadInputException(what + " " + dir + ": this is a converted model directory (grok convert's output), not an xAI ckpt-0 checkpoint; "
                     + "read it with grok check / grok run / grok verify / grok logits " + dir);
     }

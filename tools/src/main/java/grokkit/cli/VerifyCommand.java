@@ -191,7 +191,6 @@ public final class VerifyCommand implements Callable<Integer> {
                 sourceName = "logits " + logitsDir;
                 family = Thresholds.Family.LOSSLESS;
             } else {
-                ModelDirs.requireModelDir(modelDir, "MODEL_DIR");
                 RuntimeOptions options = RuntimeOptions.defaults().withThreads(threads.resolve());
                 opened = modelOpener.open(modelDir, options);
                 if (opened.config() != null) set.requireSameModel(opened.config(), "MODEL_DIR " + modelDir);

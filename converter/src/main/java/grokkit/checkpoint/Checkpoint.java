@@ -51,11 +51,18 @@ public final class Checkpoint implements AutoCloseable {
      *                           truncated or mis-shaped file
      */
     public static Checkpoint open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull) throws IOException {
-        return open(ckptDir, givenConfigOrNull, false);
+        return open(ckptDir, givenConfigOrNull, false, false);
     }
 
-    /** As {@link #open(Path, ModelConfig.Parsed)}; {@code allowScaleLayout} accepts scale layouts other than the release's. */
-    public static Checkpoint open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean allowScaleLayout) throws IOException {
+    /**
+     * As {@link #open(Path, ModelConfig.Parsed)}. With {@code refuseGuesses} and no given
+     * configuration, a checkpoint whose shapes are not exactly Grok-1's is refused: its key_size
+     * split, multipliers and the other fields the shapes do not determine would be Grok-1's values
+     * guessed onto another model, which changes its numerics (the CLI's default).
+     * {@code allowScaleLayout} accepts scale layouts other than the release's.
+     */
+    public static Checkpoint open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean refuseGuesses,
+                                  boolean allowScaleLayout) throws IOException {
         List<String> notes = new ArrayList<>();
         Path dir = CheckpointLayout.resolveDir(ckptDir, notes);
         TreeMap<Integer, Path> files = CheckpointLayout.scan(dir, notes);
@@ -68,6 +75,11 @@ public final class Checkpoint implements AutoCloseable {
         for (int i = 0; i < names.size(); i++) byName.put(names.get(i), TensorFileReader.read(i, files.get(i)));
 
         ModelConfig config = ConfigInference.infer(dir, givenConfigOrNull, layers, byName, notes);
+        if (refuseGuesses && givenConfigOrNull == null && !config.equals(ModelConfig.grok1()))
+            throw new BadInputException(dir + ": no model configuration, and the shapes are not Grok-1's ("
+                    + ConfigInference.shapeSummary(config) + "): key_size, head counts and multipliers cannot be read from shapes. "
+                    + "Put the model's config.json inside or beside ckpt-0, pass --model-config FILE, "
+                    + "or --infer-config to accept values inferred from shapes with Grok-1's for the rest");
         List<CheckpointTensor> tensors = new ArrayList<>(names.size());
         for (Map.Entry<String, TensorFile> e : byName.entrySet())
             tensors.add(CheckpointValidator.validate(e.getValue(), e.getKey(), config, allowScaleLayout));

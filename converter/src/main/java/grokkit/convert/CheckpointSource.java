@@ -29,12 +29,13 @@ public final class CheckpointSource implements ConversionSource {
 
     /** Opens and validates {@code ckptDir} (with the user's configuration, or null to infer it). */
     public static CheckpointSource open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull) throws IOException {
-        return open(ckptDir, givenConfigOrNull, false);
+        return open(ckptDir, givenConfigOrNull, false, false);
     }
 
-    /** As {@link #open(Path, ModelConfig.Parsed)}; {@code allowScaleLayout} accepts non-release scale layouts. */
-    public static CheckpointSource open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean allowScaleLayout) throws IOException {
-        Checkpoint c = Checkpoint.open(ckptDir, givenConfigOrNull, allowScaleLayout);
+    /** As {@link #open(Path, ModelConfig.Parsed)}; see {@link Checkpoint#open(Path, ModelConfig.Parsed, boolean, boolean)}. */
+    public static CheckpointSource open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean refuseGuesses,
+                                        boolean allowScaleLayout) throws IOException {
+        Checkpoint c = Checkpoint.open(ckptDir, givenConfigOrNull, refuseGuesses, allowScaleLayout);
         CheckpointSource s = null;
         try {
             s = new CheckpointSource(c);

@@ -113,7 +113,7 @@ public final class ExportCommand implements Callable<Integer> {
                 throw new BadInputException("--model-config: " + source + " is a converted model, whose manifest holds its configuration");
             return ShardExportSource.open(source);
         }
-        ModelConfig.Parsed given = modelConfig == null ? null : InspectCommand.readConfig(modelConfig);
+        ModelConfig.Parsed given = modelConfig == null ? null : ModelConfigOption.read(modelConfig, "--model-config");
         CheckpointSource cs = CheckpointSource.open(source, given);
         CheckpointExportSource s = new CheckpointExportSource(cs);
         try {

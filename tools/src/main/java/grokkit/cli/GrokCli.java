@@ -14,22 +14,32 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "grok",
         mixinStandardHelpOptions = true,
-        version = "grok-kit " + GrokCli.VERSION,
-        description = "Convert, quantize, run and verify the Grok-1 open-weights model.",
+        versionProvider = VersionInfo.class,
+        description = {"Convert, quantize, run and verify the Grok-1 open-weights model (docs/CLI.md).",
+                "",
+                "Typical workflow:",
+                "  grok inspect ckpt-0                                  read and check xAI's checkpoint",
+                "  grok convert ckpt-0 grok-1-int8                      lossless int8 model directory",
+                "  grok export ckpt-0 grok-1-q4_k.gguf --type q4_k      a GGUF for llama.cpp",
+                "  grok check grok-1-int8                               verify every shard's checksum",
+                "  grok verify grok-1-int8 --golden golden/             compare logits with the JAX reference",
+                "  grok run grok-1-int8 --prompt \"The answer is\"        generate text",
+                ""},
+        commandListHeading = "%nCommands (in workflow order):%n",
         subcommands = {
-                CommandLine.HelpCommand.class,
+                InspectCommand.class,
                 ConvertCommand.class,
+                ExportCommand.class,
                 CheckCommand.class,
                 VerifyCommand.class,
-                BenchCommand.class,
-                LogitsCommand.class,
-                TokenizeCommand.class,
-                RunCommand.class,
-                InspectCommand.class,
-                QuantEvalCommand.class,
-                ImatrixCommand.class,
                 GoldenCommand.class,
-                ExportCommand.class,
+                RunCommand.class,
+                TokenizeCommand.class,
+                LogitsCommand.class,
+                ImatrixCommand.class,
+                QuantEvalCommand.class,
+                BenchCommand.class,
+                CommandLine.HelpCommand.class,
         })
 public final class GrokCli {
     /** The grok-kit version, recorded in the files it writes (golden sets). */
@@ -59,6 +69,10 @@ public final class GrokCli {
         CommandLine cl = new CommandLine(new GrokCli());
         cl.setExecutionExceptionHandler(GrokCli::handle);
         cl.setExecutionStrategy(Faults.reportingErrors(cl.getExecutionStrategy()));
+        cl.setParameterExceptionHandler(ParseErrors::handle);
+        cl.setUsageHelpWidth(100);
+        cl.setUsageHelpLongOptionsMaxWidth(32);
+        cl.getSubcommands().get("verify").getCommandSpec().usageMessage().footer(VerifyCommand.defaultsFooter());
         cl.setExitCodeExceptionMapper(e -> ExitCodes.BAD_INPUT);
         return cl;
     }

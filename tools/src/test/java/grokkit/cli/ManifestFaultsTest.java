@@ -117,7 +117,7 @@ class ManifestFaultsTest {
                             return r;
                         }), "shards[0].file: '../outside/shard-00001-of-00001.bin' contains a path separator"),
                 Arguments.of("rms_norm_eps -1", edit(r -> ((ObjectNode) r.get("config")).put("rms_norm_eps", -1.0)),
-                        "rms_norm_eps must be finite and > 0, got -1.0"),
+                        "rms_norm_eps must be finite and > 0 (as float32), got -1.0"),
                 Arguments.of("embedding_multiplier_scale 1e309", manifestText.replace("\"embedding_multiplier_scale\" : 78.38367176906169",
                         "\"embedding_multiplier_scale\" : 1e309"), "field 'embedding_multiplier_scale' must be a finite number"),
                 Arguments.of("num_layers 12.5", manifestText.replace("\"num_layers\" : 3", "\"num_layers\" : 2.5"),

@@ -84,6 +84,8 @@ class ManifestFaultsTest {
                         "weights.offset: -64 is out of range"),
                 Arguments.of("null in tensors", edit(r -> ((ArrayNode) r.get("tensors")).insertNull(5)), "tensors[5]: must be an object, got null"),
                 Arguments.of("null in shards", edit(r -> ((ArrayNode) r.get("shards")).addNull()), "shards[1]: must be an object, got null"),
+                Arguments.of("unknown encoding", edit(r -> ((ObjectNode) tensor(r, 1).get("encoding")).put("name", "q5")),
+                        "tensors[1] (language_model/rms_norm/scale).encoding.name: 'q5' is not an encoding of format 1"),
                 Arguments.of("empty encoding", edit(r -> tensor(r, 2).putObject("encoding")), ".encoding.name: is missing"),
                 Arguments.of("missing record", edit(r -> ((ArrayNode) r.get("tensors")).remove(find(r, "decoder_layer_1/moe/linear_v/w", 4))),
                         "1 record(s) the config implies are missing: transformer/decoder_layer_1/moe/linear_v/w [expert 4]"),

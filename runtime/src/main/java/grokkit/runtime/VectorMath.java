@@ -26,9 +26,7 @@ final class VectorMath {
             FloatVector acc = FloatVector.zero(S);
             for (int bound = S.loopBound(n); i < bound; i += L)
                 acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
-            float[] lanes = new float[L];
-            acc.intoArray(lanes, 0);
-            sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+            sum = ((acc.lane(0) + acc.lane(1)) + (acc.lane(2) + acc.lane(3))) + ((acc.lane(4) + acc.lane(5)) + (acc.lane(6) + acc.lane(7)));
         }
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;

@@ -51,8 +51,10 @@ final class Bf16Matrix extends SegmentMatrix {
             a2 = load(r2 + d).fma(xv, a2);
             a3 = load(r3 + d).fma(xv, a3);
         }
-        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
-        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
+                y[o] = finish(o, tree(a0), x, null);
+                y[o + 1] = finish(o + 1, tree(a1), x, null);
+                y[o + 2] = finish(o + 2, tree(a2), x, null);
+                y[o + 3] = finish(o + 3, tree(a3), x, null);
     }
 
     private float row(float[] x, int o, float[] lanes) {
@@ -61,8 +63,7 @@ final class Bf16Matrix extends SegmentMatrix {
         for (int i = 0, bound = vectorFeatures(); i < bound; i += L) {
             a = load(r + 2L * i).fma(FloatVector.fromArray(F, x, i), a);
         }
-        a.intoArray(lanes, 0);
-        return finish(o, tree(lanes, 0), x, null);
+        return finish(o, tree(a), x, null);
     }
 
     @Override int vectorFeatures() { return F.loopBound(in); }

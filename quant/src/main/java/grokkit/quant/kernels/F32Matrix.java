@@ -34,8 +34,10 @@ final class F32Matrix extends SegmentMatrix {
             a2 = FloatVector.fromMemorySegment(F, weights, r2 + d, LE).fma(xv, a2);
             a3 = FloatVector.fromMemorySegment(F, weights, r3 + d, LE).fma(xv, a3);
         }
-        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
-        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
+                y[o] = finish(o, tree(a0), x, null);
+                y[o + 1] = finish(o + 1, tree(a1), x, null);
+                y[o + 2] = finish(o + 2, tree(a2), x, null);
+                y[o + 3] = finish(o + 3, tree(a3), x, null);
     }
 
     private float row(float[] x, int o, float[] lanes) {
@@ -44,8 +46,7 @@ final class F32Matrix extends SegmentMatrix {
         for (int i = 0, bound = vectorFeatures(); i < bound; i += L) {
             a = FloatVector.fromMemorySegment(F, weights, r + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a);
         }
-        a.intoArray(lanes, 0);
-        return finish(o, tree(lanes, 0), x, null);
+        return finish(o, tree(a), x, null);
     }
 
     @Override int vectorFeatures() { return F.loopBound(in); }

@@ -114,12 +114,10 @@ final class Int8GroupMatrix extends SegmentMatrix {
             a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
             a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
         }
-        store4(a0, a1, a2, a3, lanes);
-        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
-    }
-
-    private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] lanes) {
-        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
+                y[o] = finish(o, tree(a0), x, null);
+                y[o + 1] = finish(o + 1, tree(a1), x, null);
+                y[o + 2] = finish(o + 2, tree(a2), x, null);
+                y[o + 3] = finish(o + 3, tree(a3), x, null);
     }
 
     /**
@@ -150,8 +148,9 @@ final class Int8GroupMatrix extends SegmentMatrix {
             a2 = s2.fma(FloatVector.broadcast(F, sc[c2 + g]), a2);
             a3 = s3.fma(FloatVector.broadcast(F, sc[c3 + g]), a3);
         }
-        store4(a0, a1, a2, a3, lanes);
-        for (int r = 0; r < 4; r++) y[o + r * s] = finish(o + r * s, tree(lanes, r * L), x, null);
+                // Groups are whole vectors here: finish() would return the tree sum unchanged, and
+        // inlining its segment reads into this loop's method cost C2's budget (~50% slower).
+        y[o] = tree(a0); y[o + s] = tree(a1); y[o + 2 * s] = tree(a2); y[o + 3 * s] = tree(a3);
     }
 
     /** Scales of rows o, o+s, …, o+(n−1)s, row after row, into {@code sc[0, n·groups)}. */
@@ -197,8 +196,7 @@ final class Int8GroupMatrix extends SegmentMatrix {
                 left = group;
             }
         }
-        store4(a0, a1, a2, a3, lanes);
-        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
+                y[o] = tree(a0); y[o + 1] = tree(a1); y[o + 2] = tree(a2); y[o + 3] = tree(a3); // whole-vector groups: see rows4x2
     }
 
     /** L int8 weights at {@code off} of a row slice, as floats. */
@@ -248,9 +246,14 @@ final class Int8GroupMatrix extends SegmentMatrix {
                 left = perGroup;
             }
         }
-        store4(a0, a1, a2, a3, lanes);
-        a4.intoArray(lanes, 4 * L); a5.intoArray(lanes, 5 * L); a6.intoArray(lanes, 6 * L); a7.intoArray(lanes, 7 * L);
-        for (int r = 0; r < 8; r++) y[o + r * s] = finish(o + r * s, tree(lanes, r * L), x, null);
+        y[o] = tree(a0);
+        y[o + s] = tree(a1);
+        y[o + 2 * s] = tree(a2);
+        y[o + 3 * s] = tree(a3);
+        y[o + 4 * s] = tree(a4);
+        y[o + 5 * s] = tree(a5);
+        y[o + 6 * s] = tree(a6);
+        y[o + 7 * s] = tree(a7);
     }
 
     private float row(float[] x, int o, float[] lanes) {
@@ -262,8 +265,7 @@ final class Int8GroupMatrix extends SegmentMatrix {
             for (int j = 0; j < groupVec; j += L) s = load(r + i0 + j).fma(FloatVector.fromArray(F, x, i0 + j), s);
             a = s.fma(FloatVector.broadcast(F, scale(c + g)), a);
         }
-        a.intoArray(lanes, 0);
-        return finish(o, tree(lanes, 0), x, null);
+        return finish(o, tree(a), x, null);
     }
 
     // Features: the whole-vector part of each group, groups in order (all inputs when G is a multiple of L).

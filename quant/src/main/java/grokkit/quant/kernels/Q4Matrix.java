@@ -151,8 +151,10 @@ final class Q4Matrix extends SegmentMatrix {
                 left = perGroup;
             }
         }
-        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
-        for (int r = 0; r < 4; r++) y[o + r] = flatFinish(tree(lanes, r * L), sc, r * groups, xs);
+                y[o] = flatFinish(tree(a0), sc, 0, xs);
+                y[o + 1] = flatFinish(tree(a1), sc, groups, xs);
+                y[o + 2] = flatFinish(tree(a2), sc, 2 * groups, xs);
+                y[o + 3] = flatFinish(tree(a3), sc, 3 * groups, xs);
     }
 
     /** One row of {@link #rows4Flat}, same order. */
@@ -173,8 +175,7 @@ final class Q4Matrix extends SegmentMatrix {
                 left = perGroup;
             }
         }
-        a.intoArray(lanes, 0);
-        return flatFinish(tree(lanes, 0), sc, 0, xs);
+        return flatFinish(tree(a), sc, 0, xs);
     }
 
     /** The flat form's offset: tree sum − 8·Σ_g scale_g·Σx_g (scalar, in group order). */
@@ -213,8 +214,10 @@ final class Q4Matrix extends SegmentMatrix {
             a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
             a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
         }
-        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
-        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, xs);
+                y[o] = finish(o, tree(a0), x, xs);
+                y[o + 1] = finish(o + 1, tree(a1), x, xs);
+                y[o + 2] = finish(o + 2, tree(a2), x, xs);
+                y[o + 3] = finish(o + 3, tree(a3), x, xs);
     }
 
     /** Unsigned nibbles of the byte at {@code off} times the two inputs they feed. */
@@ -236,8 +239,7 @@ final class Q4Matrix extends SegmentMatrix {
             }
             a = s.fma(FloatVector.broadcast(F, scale(c + g)), a);
         }
-        a.intoArray(lanes, 0);
-        return finish(o, tree(lanes, 0), x, xs);
+        return finish(o, tree(a), x, xs);
     }
 
     // Features. Flat form: per 8 bytes p.. of a row, 8 × (u, x[j+G/2]/16) then 8 × (lo, x[j] − x[j+G/2]/16).

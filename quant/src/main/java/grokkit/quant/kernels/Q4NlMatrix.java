@@ -131,8 +131,7 @@ public final class Q4NlMatrix extends SegmentMatrix {
             }
             acc = s.fma(FloatVector.broadcast(F, scale(c + g)), acc);
         }
-        acc.intoArray(lanes, 0);
-        return finish(o, tree(lanes, 0), null, x);
+        return finish(o, tree(acc), null, x);
     }
 
     // Features (x' = x∘c): per 16 bytes j of a full group, 8 × (level lo, x'[j..]), 8 × (level hi,

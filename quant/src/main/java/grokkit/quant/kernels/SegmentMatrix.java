@@ -121,6 +121,14 @@ abstract class SegmentMatrix implements WeightMatrix {
         return ((a[off] + a[off + 1]) + (a[off + 2] + a[off + 3])) + ((a[off + 4] + a[off + 5]) + (a[off + 6] + a[off + 7]));
     }
 
+    /**
+     * {@link #tree(float[], int)} of a vector's lanes, read with {@code lane(i)}. (Storing the
+     * lanes to an array and summing that made C2's code for the int8 decode loop ~2× slower.)
+     */
+    static float tree(FloatVector v) {
+        return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
+    }
+
     /** x' of one token over all features (x itself when features are inputs). */
     final float[] allInputFeatures(float[] x) {
         if (featuresAreInputs()) return x;
@@ -310,9 +318,7 @@ abstract class SegmentMatrix implements WeightMatrix {
         for (int bound = F.loopBound(len); i < bound; i += L) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
         }
-        float[] lanes = new float[L];
-        acc.intoArray(lanes, 0);
-        float s = tree(lanes, 0);
+        float s = tree(acc);
         for (; i < len; i++) s += a[ao + i] * b[bo + i];
         return s;
     }

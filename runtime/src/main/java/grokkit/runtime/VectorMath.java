@@ -26,7 +26,10 @@ final class VectorMath {
             FloatVector acc = FloatVector.zero(S);
             for (int bound = S.loopBound(n); i < bound; i += L)
                 acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
-            sum = ((acc.lane(0) + acc.lane(1)) + (acc.lane(2) + acc.lane(3))) + ((acc.lane(4) + acc.lane(5)) + (acc.lane(6) + acc.lane(7)));
+            // The kernels' fixed tree (SegmentMatrix.tree): halves added lane-wise, then four lanes.
+            FloatVector h = ((FloatVector) acc.reinterpretShape(FloatVector.SPECIES_128, 0))
+                    .add((FloatVector) acc.reinterpretShape(FloatVector.SPECIES_128, 1));
+            sum = (h.lane(0) + h.lane(2)) + (h.lane(1) + h.lane(3));
         }
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;

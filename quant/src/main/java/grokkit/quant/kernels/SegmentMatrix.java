@@ -116,18 +116,23 @@ abstract class SegmentMatrix implements WeightMatrix {
     /** Output o from the lanes' tree sum: adds the encoding's scalar part in its fixed order. */
     abstract float finish(int o, float lanes, float[] x, float[] prepared);
 
-    /** The fixed lane tree: ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). */
+    /** The fixed lane tree: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)). */
     static float tree(float[] a, int off) {
-        return ((a[off] + a[off + 1]) + (a[off + 2] + a[off + 3])) + ((a[off + 4] + a[off + 5]) + (a[off + 6] + a[off + 7]));
+        return ((a[off] + a[off + 4]) + (a[off + 2] + a[off + 6])) + ((a[off + 1] + a[off + 5]) + (a[off + 3] + a[off + 7]));
     }
 
     /**
-     * {@link #tree(float[], int)} of a vector's lanes, read with {@code lane(i)}. (Storing the
-     * lanes to an array and summing that made C2's code for the int8 decode loop ~2× slower.)
+     * {@link #tree(float[], int)} of a vector's lanes: the two 128-bit halves added lane-wise,
+     * then four lanes read with {@code lane(i)}. Small on purpose: a kernel that keeps eight rows
+     * in flight reduces eight of them, and eight-lane extractions each (or stores to an array)
+     * pushed its method past C2's inlining node budget (~2× slower decode).
      */
     static float tree(FloatVector v) {
-        return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
+        FloatVector h = ((FloatVector) v.reinterpretShape(H, 0)).add((FloatVector) v.reinterpretShape(H, 1));
+        return (h.lane(0) + h.lane(2)) + (h.lane(1) + h.lane(3));
     }
+
+    private static final VectorSpecies<Float> H = FloatVector.SPECIES_128;
 
     /** x' of one token over all features (x itself when features are inputs). */
     final float[] allInputFeatures(float[] x) {

@@ -51,6 +51,18 @@ public final class Checkpoint implements AutoCloseable {
      *                           truncated or mis-shaped file
      */
     public static Checkpoint open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull) throws IOException {
+        return open(ckptDir, givenConfigOrNull, false, false);
+    }
+
+    /**
+     * As {@link #open(Path, ModelConfig.Parsed)}. With {@code refuseGuesses} and no given
+     * configuration, a checkpoint whose shapes are not exactly Grok-1's is refused: its key_size
+     * split, multipliers and the other fields the shapes do not determine would be Grok-1's values
+     * guessed onto another model, which changes its numerics (the CLI's default).
+     * {@code allowScaleLayout} accepts scale layouts other than the release's.
+     */
+    public static Checkpoint open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean refuseGuesses,
+                                  boolean allowScaleLayout) throws IOException {
         List<String> notes = new ArrayList<>();
         Path dir = CheckpointLayout.resolveDir(ckptDir, notes);
         TreeMap<Integer, Path> files = CheckpointLayout.scan(dir, notes);
@@ -63,10 +75,24 @@ public final class Checkpoint implements AutoCloseable {
         for (int i = 0; i < names.size(); i++) byName.put(names.get(i), TensorFileReader.read(i, files.get(i)));
 
         ModelConfig config = ConfigInference.infer(dir, givenConfigOrNull, layers, byName, notes);
+        if (refuseGuesses && givenConfigOrNull == null && !config.equals(ModelConfig.grok1()))
+            throw new BadInputException(dir + ": no model configuration, and the shapes are not Grok-1's ("
+                    + ConfigInference.shapeSummary(config) + "): key_size, head counts and multipliers cannot be read from shapes. "
+                    + "Put the model's config.json inside or beside ckpt-0, pass --model-config FILE, "
+                    + "or --infer-config to accept values inferred from shapes with Grok-1's for the rest");
         List<CheckpointTensor> tensors = new ArrayList<>(names.size());
         for (Map.Entry<String, TensorFile> e : byName.entrySet())
-            tensors.add(CheckpointValidator.validate(e.getValue(), e.getKey(), config));
-        return new Checkpoint(dir, config, notes, tensors);
+            tensors.add(CheckpointValidator.validate(e.getValue(), e.getKey(), config, allowScaleLayout));
+        Checkpoint c = new Checkpoint(dir, config, notes, tensors);
+        c.allowScaleLayout = allowScaleLayout;
+        return c;
+    }
+
+    private boolean allowScaleLayout;
+
+    /** Whether scale layouts other than the release's were accepted ({@code --allow-scale-layout}). */
+    public boolean allowsScaleLayout() {
+        return allowScaleLayout;
     }
 
     /** The directory holding the tensor files. */
@@ -102,7 +128,10 @@ public final class Checkpoint implements AutoCloseable {
             if (ch.size() < a.offset() + a.byteLength())
                 throw new BadInputException(a.file() + ": the file is now " + ch.size() + " bytes, too short for the array at "
                         + a.offset() + "+" + a.byteLength() + " (changed since it was opened?)");
-            return ch.map(FileChannel.MapMode.READ_ONLY, a.offset(), a.byteLength(), arena);
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, a.offset(), a.byteLength(), arena);
+            // Named for the CLI's fault handler: a checkpoint file truncated during convert.
+            grokkit.io.MappedFiles.mapped(a.file(), a.offset() + a.byteLength());
+            return seg;
         }
     }
 

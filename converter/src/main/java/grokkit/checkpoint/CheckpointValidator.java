@@ -55,6 +55,16 @@ final class CheckpointValidator {
     }
 
     static CheckpointTensor validate(TensorFile t, String name, ModelConfig config) throws BadInputException {
+        return validate(t, name, config, false);
+    }
+
+    /**
+     * As {@link #validate(TensorFile, String, ModelConfig)}; unless {@code allowScaleLayout}, an
+     * int8 weight's scales must also have the release's layout for that parameter
+     * ({@link ParamNames#releaseScaleRowBlocks}): a checkpoint with other layouts is not the
+     * release, and converting it is a deliberate choice ({@code --allow-scale-layout}).
+     */
+    static CheckpointTensor validate(TensorFile t, String name, ModelConfig config, boolean allowScaleLayout) throws BadInputException {
         String where = t.file() + " (" + name + ")";
         Expected exp = expected(name, config);
         if (t.kind() != exp.kind())
@@ -69,7 +79,17 @@ final class CheckpointValidator {
             throw new BadInputException(where + ": " + (exp.kind() == TensorKind.F32 ? "array" : "weight") + " shape "
                     + t.weight().shapeString() + ", expected " + exp.describe() + sourceHint());
         if (t.scales() != null) checkScales(where, t.weight(), t.scales());
-        return new CheckpointTensor(t.index(), t.fileName(), name, t.kind(), t.weight(), t.scales());
+        CheckpointTensor ct = new CheckpointTensor(t.index(), t.fileName(), name, t.kind(), t.weight(), t.scales());
+        int release = ParamNames.releaseScaleRowBlocks(name);
+        if (t.scales() != null && !allowScaleLayout && release > 0 && ct.scaleRowBlocks() != release)
+            throw new BadInputException(where + ": scales " + t.scales().shapeString() + " are " + layoutName(ct.scaleRowBlocks())
+                    + ", but Grok-1's release has " + layoutName(release) + " scales for " + ParamNames.paramOf(name)
+                    + " (a different checkpoint, or a mistake in writing it); pass --allow-scale-layout to accept it (recorded in the manifest)");
+        return ct;
+    }
+
+    static String layoutName(int rowBlocks) {
+        return rowBlocks == 1 ? "per-column ([..., 1, N])" : "row-block ([..., " + rowBlocks + ", N])";
     }
 
     private static String sourceHint() {

@@ -82,6 +82,12 @@ final class ConfigInference {
         return config;
     }
 
+    /** The shape-determined fields, for messages. */
+    static String shapeSummary(ModelConfig c) {
+        return "vocab_size=" + c.vocabSize() + " emb_size=" + c.embSize() + " num_layers=" + c.numLayers()
+                + " num_experts=" + c.numExperts() + " ffn_size=" + c.ffnSize() + "; Grok-1: vocab_size=131072 emb_size=6144 num_layers=64 num_experts=8 ffn_size=32768";
+    }
+
     /** Sets {@code field} unless the user gave it; returns whether it was inferred. */
     private static boolean set(ObjectNode node, Set<String> fromUser, Set<String> inferred, String field, long value) {
         if (fromUser.contains(field) || value > Integer.MAX_VALUE) return false;

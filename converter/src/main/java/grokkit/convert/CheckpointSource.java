@@ -29,7 +29,13 @@ public final class CheckpointSource implements ConversionSource {
 
     /** Opens and validates {@code ckptDir} (with the user's configuration, or null to infer it). */
     public static CheckpointSource open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull) throws IOException {
-        Checkpoint c = Checkpoint.open(ckptDir, givenConfigOrNull);
+        return open(ckptDir, givenConfigOrNull, false, false);
+    }
+
+    /** As {@link #open(Path, ModelConfig.Parsed)}; see {@link Checkpoint#open(Path, ModelConfig.Parsed, boolean, boolean)}. */
+    public static CheckpointSource open(Path ckptDir, ModelConfig.Parsed givenConfigOrNull, boolean refuseGuesses,
+                                        boolean allowScaleLayout) throws IOException {
+        Checkpoint c = Checkpoint.open(ckptDir, givenConfigOrNull, refuseGuesses, allowScaleLayout);
         CheckpointSource s = null;
         try {
             s = new CheckpointSource(c);
@@ -57,6 +63,11 @@ public final class CheckpointSource implements ConversionSource {
     @Override
     public ModelConfig config() {
         return checkpoint.config();
+    }
+
+    @Override
+    public boolean allowsScaleLayout() {
+        return checkpoint.allowsScaleLayout();
     }
 
     @Override

@@ -25,4 +25,9 @@ public interface ConversionSource extends AutoCloseable {
 
     @Override
     default void close() {}
+
+    /** Whether int8 scale layouts other than the release's were accepted ({@code --allow-scale-layout}). */
+    default boolean allowsScaleLayout() {
+        return false;
+    }
 }

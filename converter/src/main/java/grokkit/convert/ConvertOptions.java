@@ -82,6 +82,7 @@ public record ConvertOptions(String experts, String attention, String embeddings
         if (groupSize != 32 && groupSize != 64 && groupSize != 128) throw new BadInputException("--group-size must be 32, 64 or 128, got " + groupSize);
         if (threads < 1) throw new BadInputException("--threads must be at least 1, got " + threads);
         if (shardSize < 4096) throw new BadInputException("--shard-size must be at least 4096 bytes, got " + shardSize + " bytes");
+        if (shardSize > MAX_SHARD_SIZE) throw new BadInputException("--shard-size must be at most " + MAX_SHARD_SIZE + " bytes, got " + shardSize);
         if (imatrix != null && !expertEncoding().weighsImportance())
             throw new BadInputException("--imatrix " + imatrix + ": only q4nl experts (--experts int4 or q4nl) use an importance matrix, got --experts " + experts);
     }
@@ -156,7 +157,12 @@ public record ConvertOptions(String experts, String attention, String embeddings
     public static long parseSize(String s) throws BadInputException {
         Matcher m = SIZE.matcher(s.trim());
         if (!m.matches()) throw new BadInputException("--shard-size: cannot read '" + s + "' (examples: 4GiB, 512MiB, 1000000)");
-        long v = Long.parseLong(m.group(1));
+        long v;
+        try {
+            v = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            throw new BadInputException("--shard-size: '" + s + "' is too large (at most " + MAX_SHARD_SIZE + " bytes)");
+        }
         int shift = switch (m.group(2).toLowerCase(Locale.ROOT)) {
             case "k" -> 10;
             case "m" -> 20;
@@ -164,6 +170,10 @@ public record ConvertOptions(String experts, String attention, String embeddings
             case "t" -> 40;
             default -> 0;
         };
-        return Math.multiplyExact(v, 1L << shift);
+        if (v > MAX_SHARD_SIZE >> shift) throw new BadInputException("--shard-size: '" + s + "' is too large (at most " + MAX_SHARD_SIZE + " bytes = 1 PiB)");
+        return v << shift;
     }
+
+    /** The largest --shard-size (1 PiB): far beyond any model, and no shift or sum of sizes can overflow. */
+    public static final long MAX_SHARD_SIZE = 1L << 50;
 }

@@ -62,9 +62,22 @@ public final class Converter {
     private final boolean terminal;
     private final ConvertHooks hooks;
 
+    /** Progress, notes and resume decisions (stderr in the CLI, so stdout carries only results). */
+    private final PrintWriter log;
+
     public Converter(ConvertOptions opts, PrintWriter out, boolean terminal, ConvertHooks hooks) {
+        this(opts, out, out, terminal, hooks);
+    }
+
+    /**
+     * @param out      the conversion's results (the error table and the summary line)
+     * @param log      progress, notes and resume decisions
+     * @param terminal whether {@code log} is a terminal (progress redrawn in place)
+     */
+    public Converter(ConvertOptions opts, PrintWriter out, PrintWriter log, boolean terminal, ConvertHooks hooks) {
         this.opts = opts;
         this.out = out;
+        this.log = log;
         this.terminal = terminal;
         this.hooks = hooks;
     }
@@ -82,8 +95,7 @@ public final class Converter {
     public Result convert(ConversionSource src, Path outDir) throws IOException {
         long start = System.nanoTime();
         opts.validate();
-        if (opts.tokenizer() != null && !Files.isRegularFile(opts.tokenizer()))
-            throw new BadInputException("--tokenizer " + opts.tokenizer() + ": no such file");
+        if (opts.tokenizer() != null) grokkit.io.InputFiles.requireRegularFile(opts.tokenizer(), "--tokenizer");
         grokkit.quant.Imatrix imatrix = null;
         if (opts.imatrix() != null) {
             imatrix = grokkit.quant.Imatrix.read(opts.imatrix());
@@ -92,10 +104,12 @@ public final class Converter {
         }
         List<String> notes = new ArrayList<>();
         List<OutputTensor> outputs = OutputPlanner.plan(src, opts, notes);
-        for (String n : notes) out.println("note: " + n);
+        for (String n : notes) log.println("note: " + n);
         ShardPlanner.Plan plan = ShardPlanner.plan(outputs.stream().map(OutputTensor::planned).toList(), opts.shardSize());
         String tokenizerName = opts.tokenizer() == null ? null : opts.tokenizer().getFileName().toString();
         ObjectNode conversion = opts.toManifestJson();
+        // Only with --allow-scale-layout: a deliberate conversion of non-release scale layouts.
+        if (src.allowsScaleLayout()) conversion.put("allow_scale_layout", true);
         if (imatrix != null) {
             // Only with --imatrix: manifests of unweighted conversions stay as they were.
             ObjectNode im = conversion.putObject("imatrix");
@@ -112,7 +126,7 @@ public final class Converter {
         TileTask.Buffers buffers = new TileTask.Buffers();
 
         long totalSource = outputs.stream().mapToLong(o -> o.view().sourceBytes()).sum();
-        Progress progress = new Progress(out, terminal, totalSource);
+        Progress progress = new Progress(log, terminal, totalSource);
         List<TensorRecord> records = new ArrayList<>();
         List<ConversionReport.Entry> entries = new ArrayList<>();
         int reused = 0;
@@ -216,10 +230,10 @@ public final class Converter {
             if (!fingerprint.equals(s.fingerprint()) || !shard.equals(s.shard())) return null;
             List<String> problems = ShardVerifier.verify(file, shard.bytes(), s.tensors());
             if (!problems.isEmpty()) {
-                out.println("resume: rewriting " + shard.file() + ": " + problems.getFirst());
+                log.println("resume: rewriting " + shard.file() + ": " + problems.getFirst());
                 return null;
             }
-            out.println("resume: " + shard.file() + " verifies; kept");
+            log.println("resume: " + shard.file() + " verifies; kept");
             return s;
         } catch (IOException | RuntimeException e) {
             return null; // unreadable state: the shard is simply written again
@@ -346,7 +360,7 @@ public final class Converter {
 
     private static void copyTokenizer(Path from, Path to) throws IOException {
         try {
-            writeFile(to, Files.readAllBytes(from));
+            writeFile(to, grokkit.io.InputFiles.readAll(from, "--tokenizer", 1L << 30));
         } catch (BadInputException e) {
             throw e;
         } catch (IOException e) {

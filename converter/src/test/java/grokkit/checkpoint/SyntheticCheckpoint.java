@@ -65,8 +65,7 @@ public final class SyntheticCheckpoint {
 
     /** Grok-1's scale layout for a parameter: 8 row blocks or 1 (per column). */
     public static int rowBlocks(String name) {
-        String p = ParamNames.paramOf(name);
-        return p.equals(ParamNames.ATTN_OUT) || p.equals(ParamNames.MOE_LINEAR_1) ? 8 : 1;
+        return Math.max(1, ParamNames.releaseScaleRowBlocks(name));
     }
 
     /** A pickled float32 array of values in [-1, 1). */

@@ -91,7 +91,7 @@ public final class GoldenSet {
         if (!Files.isRegularFile(json)) throw new BadInputException(json + ": missing (a golden directory needs " + FILE_NAME + ")");
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(json.toFile());
+            root = new ObjectMapper().readTree(grokkit.io.InputFiles.readAll(json, "", 64L << 20));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new BadInputException(json + ": not valid JSON: " + e.getOriginalMessage(), e);
         }
@@ -243,7 +243,7 @@ public final class GoldenSet {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        try (InputStream in = new DigestInputStream(Files.newInputStream(f), md)) {
+        try (InputStream in = new DigestInputStream(grokkit.io.InputFiles.open(f, ""), md)) {
             in.transferTo(java.io.OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(md.digest());

@@ -15,7 +15,10 @@ import java.util.Locale;
 
 /**
  * Draws KL(golden ‖ ours) per position as a PNG: prompts side by side along x (separated and
- * labelled), log-scale y with decade grid lines, the mean-KL and 99%-KL bounds as dashed lines.
+ * labelled), log-scale y with decade grid lines. Only a bound that applies to each position (the
+ * largest-KL bound) is drawn across the points; the mean and 99% bounds apply to statistics of
+ * all positions, so the observed mean is drawn as a line and both bounds are stated beside it.
+ * Positions whose top-1 token differs from the golden one are marked with a red triangle.
  * Positions with KL ≤ 0 (identical distributions, or float64 rounding below zero) cannot be
  * shown on a log axis; they are drawn as hollow markers on the bottom edge.
  * Pure java.awt in headless mode: no display and no plotting library needed.
@@ -31,25 +34,34 @@ public final class KlPlot {
 
     /** The PNG bytes of the plot for a result. */
     public static byte[] png(VerifyResult r) throws IOException {
+        return png(r, null);
+    }
+
+    /** The PNG bytes, with the model's name (or null) in the title. */
+    public static byte[] png(VerifyResult r, String modelName) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        BufferedImage img = render(r);
+        BufferedImage img = render(r, modelName);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer available in this JRE");
         return out.toByteArray();
     }
 
     static BufferedImage render(VerifyResult r) {
+        return render(r, null);
+    }
+
+    static BufferedImage render(VerifyResult r, String modelName) {
         BufferedImage img = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
-            draw(g, r);
+            draw(g, r, modelName);
         } finally {
             g.dispose();
         }
         return img;
     }
 
-    private static void draw(Graphics2D g, VerifyResult r) {
+    private static void draw(Graphics2D g, VerifyResult r, String modelName) {
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
@@ -67,8 +79,9 @@ public final class KlPlot {
                 }
             }
         }
-        Double meanBound = r.thresholds().maxMeanKl(), p99Bound = r.thresholds().maxP99Kl();
-        for (Double b : new Double[] {meanBound, p99Bound}) {
+        Double meanBound = r.thresholds().maxMeanKl(), p99Bound = r.thresholds().maxP99Kl(), maxBound = r.thresholds().maxMaxKl();
+        double observedMean = r.overall().klMean();
+        for (Double b : new Double[] {maxBound, observedMean > 0 ? observedMean : null}) {
             if (b != null && b > 0 && Double.isFinite(b)) {
                 lo = Math.min(lo, b);
                 hi = Math.max(hi, b);
@@ -104,8 +117,9 @@ public final class KlPlot {
             }
         }
 
-        // prompt separators and labels
+        // prompt separators and labels; a label that would overlap the previous one is skipped
         int start = 0;
+        int tickRight = Integer.MIN_VALUE, promptRight = Integer.MIN_VALUE;
         for (int pi = 0; pi < r.prompts().size(); pi++) {
             VerifyResult.PromptResult p = r.prompts().get(pi);
             int len = p.klPerPosition().length;
@@ -123,7 +137,11 @@ public final class KlPlot {
                 int x = (int) Math.round(xOf.applyAsDouble(start + t));
                 g.drawLine(x, TOP + ph, x, TOP + ph + 4);
                 String s = Integer.toString(t);
-                g.drawString(s, x - fm.stringWidth(s) / 2, TOP + ph + 16);
+                int sx = x - fm.stringWidth(s) / 2;
+                if (sx > tickRight + 6) {
+                    g.drawString(s, sx, TOP + ph + 16);
+                    tickRight = sx + fm.stringWidth(s);
+                }
             }
             int xm = LEFT + (total == 0 ? 0 : pw * (start * 2 + len) / (2 * total));
             String label = "prompt k=" + p.k();
@@ -133,13 +151,21 @@ public final class KlPlot {
                 label = "k=" + p.k();
                 lw = fm.stringWidth(label);
             }
-            g.drawString(label, xm - lw / 2, TOP + ph + 32);
+            if (xm - lw / 2 > promptRight + 8) {
+                g.drawString(label, xm - lw / 2, TOP + ph + 32);
+                promptRight = xm - lw / 2 + lw;
+            }
             start += len;
         }
 
-        // bounds
-        drawBound(g, meanBound, "mean-KL bound", yOf, pw, new Color(0xd62728));
-        drawBound(g, p99Bound, "99% KL bound", yOf, pw, new Color(0x9467bd));
+        // the per-position bound, and the observed mean with the bounds on statistics beside it
+        drawBound(g, maxBound, "largest-KL bound (per position)", yOf, pw, new Color(0xd62728), true);
+        if (observedMean > 0 && Double.isFinite(observedMean)) {
+            String s = "observed mean KL " + Report.num(observedMean)
+                    + (meanBound == null ? "" : " (bound " + Report.num(meanBound) + ")")
+                    + (p99Bound == null ? "" : "; 99% KL " + Report.num(r.overall().klP99()) + " (bound " + Report.num(p99Bound) + ")");
+            drawBound(g, observedMean, s, yOf, pw, new Color(0x555555), false);
+        }
 
         // data: one polyline + markers per prompt
         start = 0;
@@ -163,6 +189,15 @@ public final class KlPlot {
                     px = -1;
                 }
             }
+            // top-1 changes: a red triangle above the point
+            g.setColor(new Color(0xd62728));
+            for (int t : r.prompts().get(pi).top1Mismatches()) {
+                if (t < 0 || t >= kl.length) continue;
+                int x = (int) Math.round(xOf.applyAsDouble(start + t));
+                boolean shown = kl[t] > 0 && Double.isFinite(kl[t]);
+                int y = (shown ? (int) Math.round(yOf.applyAsDouble(kl[t])) : TOP + ph) - 8;
+                g.fillPolygon(new int[] {x - 4, x + 4, x}, new int[] {y - 6, y - 6, y}, 3);
+            }
             start += kl.length;
         }
 
@@ -171,11 +206,11 @@ public final class KlPlot {
         g.setStroke(new BasicStroke(1f));
         g.drawRect(LEFT, TOP, pw, ph);
         g.setFont(title);
-        String t = String.format(Locale.ROOT, "KL(golden || ours) per position — mode %s, %s, mean %s",
-                r.mode(), r.passed() ? "PASS" : "FAIL", Report.num(r.overall().klMean()));
+        String t = String.format(Locale.ROOT, "KL(golden || ours) per position%s — mode %s, %s",
+                modelName == null ? "" : " — " + modelName, r.mode(), r.passed() ? "PASS" : "FAIL");
         g.drawString(t, LEFT, TOP - 16);
         g.setFont(small);
-        String xl = "position in prompt (prompts side by side; hollow markers on the axis: KL ≤ 0)";
+        String xl = "position in prompt (prompts side by side) · red triangle: top-1 token differs · hollow marker on the axis: KL ≤ 0";
         g.drawString(xl, LEFT + (pw - fm.stringWidth(xl)) / 2, HEIGHT - 12);
         AffineTransform saved = g.getTransform();
         g.rotate(-Math.PI / 2);
@@ -194,14 +229,15 @@ public final class KlPlot {
     }
 
     private static void drawBound(Graphics2D g, Double bound, String label, java.util.function.DoubleUnaryOperator yOf,
-                                  int pw, Color c) {
+                                  int pw, Color c, boolean withValue) {
         if (bound == null || !(bound > 0) || !Double.isFinite(bound)) return;
         int y = (int) Math.round(yOf.applyAsDouble(bound));
         g.setColor(c);
-        g.setStroke(new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {8f, 5f}, 0));
+        g.setStroke(withValue ? new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {8f, 5f}, 0)
+                : new BasicStroke(1f));
         g.drawLine(LEFT, y, LEFT + pw, y);
         g.setStroke(new BasicStroke(1f));
-        String s = label + " " + Report.num(bound);
+        String s = withValue ? label + " " + Report.num(bound) : label;
         g.drawString(s, LEFT + pw - g.getFontMetrics().stringWidth(s) - 4, y - 4);
     }
 }

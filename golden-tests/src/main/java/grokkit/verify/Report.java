@@ -123,13 +123,28 @@ public final class Report {
 
     /** The Markdown summary written to {@code report.md}. */
     public static String markdown(VerifyResult r) {
+        return markdown(r, ReportContext.unknown());
+    }
+
+    /** The Markdown summary, naming what was verified and how (model, encodings, size, build, date, command). */
+    public static String markdown(VerifyResult r, ReportContext ctx) {
         StringBuilder sb = new StringBuilder();
-        sb.append("# grok verify: ").append(r.passed() ? "PASS" : "FAIL").append("\n\n");
+        sb.append("# grok verify: ").append(r.passed() ? "PASS" : "FAIL")
+                .append(ctx.modelName() == null ? "" : " (" + ctx.modelName() + ")").append("\n\n");
         sb.append("| | |\n|---|---|\n");
         sb.append("| golden | `").append(r.golden()).append("` |\n");
         sb.append("| mode | `").append(r.mode()).append("` |\n");
         sb.append("| ours | `").append(r.source()).append("` |\n");
+        if (ctx.encodings() != null && !ctx.encodings().isEmpty())
+            sb.append("| weight encodings | `").append(String.join("`, `", ctx.encodings())).append("` |\n");
+        if (ctx.sizeBytes() >= 0)
+            sb.append("| size | ").append(String.format(java.util.Locale.ROOT, "%,d bytes (%.2f MiB)", ctx.sizeBytes(), ctx.sizeBytes() / 1048576.0)).append(" |\n");
+        if (Double.isFinite(ctx.bitsPerWeight()))
+            sb.append("| bits per weight | ").append(String.format(java.util.Locale.ROOT, "%.3f (matrices, scales included)", ctx.bitsPerWeight())).append(" |\n");
         sb.append("| vocabulary | ").append(r.vocab()).append(" |\n");
+        if (ctx.grokKit() != null) sb.append("| verified by | ").append(ctx.grokKit()).append(" |\n");
+        if (ctx.date() != null) sb.append("| date | ").append(ctx.date()).append(" |\n");
+        if (ctx.command() != null) sb.append("| command | `").append(ctx.command().replace("`", "'")).append("` |\n");
         sb.append("| thresholds | `").append(r.thresholds().profile()).append("` |\n\n");
 
         sb.append("## Thresholds (all prompts pooled)\n\n| check | value | bound | result |\n|---|---:|---:|---|\n");
@@ -169,29 +184,29 @@ public final class Report {
         writeAtomically(file, r.toJson().getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Writes the {@code --json} file with the run's context. */
+    public static void writeJson(VerifyResult r, Path file, ReportContext ctx) throws IOException {
+        writeAtomically(file, r.toJson(ctx).getBytes(StandardCharsets.UTF_8));
+    }
+
     /** Writes {@code report.md}, {@code kl-per-position.png} and {@code result.json} into {@code dir}. */
     public static void writeReportDir(VerifyResult r, Path dir) throws IOException {
-        Files.createDirectories(dir);
-        writeAtomically(dir.resolve(KL_PNG), KlPlot.png(r));
-        writeAtomically(dir.resolve(JSON), r.toJson().getBytes(StandardCharsets.UTF_8));
-        writeAtomically(dir.resolve(MARKDOWN), markdown(r).getBytes(StandardCharsets.UTF_8));
+        writeReportDir(r, dir, ReportContext.unknown());
+    }
+
+    /** As {@link #writeReportDir(VerifyResult, Path)}, naming the model and the run. */
+    public static void writeReportDir(VerifyResult r, Path dir, ReportContext ctx) throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new grokkit.errors.BadInputException(dir + ": cannot create the report directory: " + e, e);
+        }
+        writeAtomically(dir.resolve(KL_PNG), KlPlot.png(r, ctx.modelName()));
+        writeAtomically(dir.resolve(JSON), r.toJson(ctx).getBytes(StandardCharsets.UTF_8));
+        writeAtomically(dir.resolve(MARKDOWN), markdown(r, ctx).getBytes(StandardCharsets.UTF_8));
     }
 
     static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path abs = file.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        // A sibling temporary name (not createTempFile, whose 0600 mode would stick to the report).
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "."
-                + System.nanoTime() + ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        grokkit.io.OutputFiles.write(file, "", bytes);
     }
 }

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
@@ -61,16 +63,57 @@ public record VerifyResult(String golden, String mode, String source, int vocab,
         m.addDeserializer(Double.TYPE, new NullAsNan());
         m.addDeserializer(double[].class, new NullArrayAsNan());
         return new ObjectMapper().registerModule(m)
+                .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
                 .enable(SerializationFeature.INDENT_OUTPUT)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     }
 
+    /** Version of the JSON document (docs/SCHEMAS.md); bumped when a field changes meaning or goes away. */
+    public static final int SCHEMA_VERSION = 2;
+
     public String toJson() throws IOException {
-        return jsonMapper().writeValueAsString(this);
+        return toJson(null);
+    }
+
+    /**
+     * The JSON document: {@code schema_version}, then the fields in snake_case, with {@code source}
+     * as {@code {"kind": "model"|"logits", "path": ...}} and {@code run} (what was verified, by
+     * which grok-kit, when, with which command) when known.
+     */
+    public String toJson(ReportContext run) throws IOException {
+        ObjectMapper m = jsonMapper();
+        ObjectNode tree = m.valueToTree(this);
+        ObjectNode doc = m.createObjectNode();
+        doc.put("schema_version", SCHEMA_VERSION);
+        tree.properties().forEach(e -> {
+            if (e.getKey().equals("source")) {
+                ObjectNode src = doc.putObject("source");
+                String[] kp = sourceKindAndPath(source);
+                src.put("kind", kp[0]);
+                src.put("path", kp[1]);
+            } else {
+                doc.set(e.getKey(), e.getValue());
+            }
+        });
+        if (run != null) doc.set("run", run.toJson());
+        return m.writeValueAsString(doc);
+    }
+
+    /** "model DIR" / "logits DIR" → {kind, path}. */
+    static String[] sourceKindAndPath(String source) {
+        int sp = source == null ? -1 : source.indexOf(' ');
+        if (sp < 0) return new String[]{"unknown", source == null ? "" : source};
+        return new String[]{source.substring(0, sp), source.substring(sp + 1)};
     }
 
     public static VerifyResult readJson(Path file) throws IOException {
-        return jsonMapper().readValue(file.toFile(), VerifyResult.class);
+        ObjectMapper m = jsonMapper();
+        ObjectNode doc = (ObjectNode) m.readTree(file.toFile());
+        doc.remove("schema_version");
+        doc.remove("run");
+        JsonNode src = doc.get("source");
+        if (src != null && src.isObject()) doc.put("source", src.path("kind").asText() + " " + src.path("path").asText());
+        return m.treeToValue(doc, VerifyResult.class);
     }
 
     private static final class NanAsNull extends JsonSerializer<Double> {

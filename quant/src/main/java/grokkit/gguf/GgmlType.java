@@ -71,14 +71,34 @@ public enum GgmlType {
         return null;
     }
 
+    /** Whether this build can write the type ({@link #codec()} does not throw). */
+    public boolean hasCodec() {
+        try {
+            codec();
+            return true;
+        } catch (UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     /** The codec that quantizes and dequantizes rows of this type. */
     public BlockCodec codec() {
         BlockCodec codec = switch (this) {
             // Each case names its codec class in grokkit.gguf.blocks; null until that class is written.
-            case F32, F16, BF16, Q8_0 -> null;
-            case Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL -> null;
+            case F32 -> grokkit.gguf.blocks.F32Codec.INSTANCE;
+            case F16 -> grokkit.gguf.blocks.F16Codec.INSTANCE;
+            case BF16 -> grokkit.gguf.blocks.BF16Codec.INSTANCE;
+            case Q8_0 -> grokkit.gguf.blocks.Q8_0Codec.INSTANCE;
+            case Q4_0 -> grokkit.gguf.blocks.Q4_0Codec.INSTANCE;
+            case Q4_1 -> grokkit.gguf.blocks.Q4_1Codec.INSTANCE;
+            case Q5_0 -> grokkit.gguf.blocks.Q5_0Codec.INSTANCE;
+            case Q5_1 -> grokkit.gguf.blocks.Q5_1Codec.INSTANCE;
+            case Q4_K -> grokkit.gguf.blocks.Q4_KCodec.INSTANCE;
+            case Q5_K -> grokkit.gguf.blocks.Q5_KCodec.INSTANCE;
+            case Q6_K -> grokkit.gguf.blocks.Q6_KCodec.INSTANCE;
+            case IQ4_NL -> grokkit.gguf.blocks.IQ4_NLCodec.INSTANCE;
         };
-        if (codec == null) throw new UnsupportedOperationException(name() + ": no codec yet");
+        if (codec == null) throw new UnsupportedOperationException(cliName() + ": this build has no quantizer for this type yet");
         return codec;
     }
 }

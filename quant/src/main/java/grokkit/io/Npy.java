@@ -116,6 +116,7 @@ public final class Npy {
 
     private static FileChannel open(Path file) throws IOException {
         if (Files.isDirectory(file)) throw new BadInputException(file + ": is a directory, expected a .npy file");
+        if (Files.exists(file)) InputFiles.requireRegularFile(file, ""); // never open a FIFO (it blocks) or a device
         try {
             return FileChannel.open(file, StandardOpenOption.READ);
         } catch (NoSuchFileException e) {
@@ -394,40 +395,24 @@ public final class Npy {
     }
 
     private static void writeAtomically(Path file, long[] shape, float[][] rows) throws IOException {
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir != null) Files.createDirectories(dir);
-        // Write next to the target and rename, so a crash never leaves a half-written file under its final name.
-        // A sibling temporary name (not createTempFile, whose 0600 mode would stick to the output).
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "."
-                + System.nanoTime() + ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
-                writeFully(ch, ByteBuffer.wrap(headerBytes(shape)));
-                int maxCols = 0;
-                for (float[] r : rows) maxCols = Math.max(maxCols, r.length);
-                ByteBuffer buf = ByteBuffer.allocate(Math.max(4, Math.min(maxCols, 1 << 20) * 4)).order(ByteOrder.LITTLE_ENDIAN);
-                for (float[] row : rows) {
-                    int done = 0;
-                    while (done < row.length) {
-                        int n = Math.min(row.length - done, buf.capacity() / 4);
-                        buf.clear();
-                        buf.asFloatBuffer().put(row, done, n);
-                        buf.limit(n * 4);
-                        writeFully(ch, buf);
-                        done += n;
-                    }
+        // Temporary name + rename, only over a regular file, failures naming the file: OutputFiles.
+        OutputFiles.write(file, "", ch -> {
+            writeFully(ch, ByteBuffer.wrap(headerBytes(shape)));
+            int maxCols = 0;
+            for (float[] r : rows) maxCols = Math.max(maxCols, r.length);
+            ByteBuffer buf = ByteBuffer.allocate(Math.max(4, Math.min(maxCols, 1 << 20) * 4)).order(ByteOrder.LITTLE_ENDIAN);
+            for (float[] row : rows) {
+                int done = 0;
+                while (done < row.length) {
+                    int n = Math.min(row.length - done, buf.capacity() / 4);
+                    buf.clear();
+                    buf.asFloatBuffer().put(row, done, n);
+                    buf.limit(n * 4);
+                    writeFully(ch, buf);
+                    done += n;
                 }
-                ch.force(true);
             }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {

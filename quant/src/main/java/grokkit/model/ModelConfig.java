@@ -52,6 +52,18 @@ public record ModelConfig(
             "embedding_multiplier_scale", "output_multiplier_scale", "attn_output_multiplier",
             "attn_logit_cap", "rms_norm_eps", "rope_base", "pad_token", "eos_token", "sequence_len");
 
+    /** The fields that hold real numbers; every other field is an integer. */
+    public static final Set<String> REAL_FIELDS = Set.of(
+            "widening_factor", "embedding_multiplier_scale", "output_multiplier_scale", "attn_output_multiplier",
+            "attn_logit_cap", "rms_norm_eps", "rope_base");
+
+    /**
+     * Upper bounds of the dimensions (Grok-1 is far below each): they keep every product of
+     * dimensions inside an int and stop a hostile configuration from sizing an allocation.
+     */
+    public static final int MAX_VOCAB = 1 << 24, MAX_EMB = 1 << 20, MAX_KEY_SIZE = 1 << 16, MAX_HEADS = 1 << 12,
+            MAX_LAYERS = 1 << 12, MAX_EXPERTS = 1 << 12, MAX_FFN = 1 << 24;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Grok-1 as released (run.py). */
@@ -94,7 +106,8 @@ public record ModelConfig(
     public static Parsed read(Path file, ModelConfig defaults) throws IOException {
         JsonNode node;
         try {
-            node = JSON.readTree(Files.readAllBytes(file));
+            // A regular file only (a FIFO blocks, /dev/zero never ends), at most 16 MiB.
+            node = JSON.readTree(grokkit.io.InputFiles.readAll(file, "", 16L << 20));
         } catch (IOException e) {
             throw new IOException(file + ": not a readable JSON model configuration: " + e.getMessage(), e);
         }
@@ -113,6 +126,18 @@ public record ModelConfig(
         for (String f : present) {
             JsonNode v = given.get(f);
             if (!v.isNumber()) throw new IOException(source + ": field '" + f + "' must be a number, got " + v);
+            if (REAL_FIELDS.contains(f)) {
+                if (!Double.isFinite(v.doubleValue()))
+                    throw new IOException(source + ": field '" + f + "' must be a finite number, got " + v + " (out of double range)");
+            } else {
+                // 12.5 layers is no model; 12.0 is 12. Never truncate silently.
+                double d = v.doubleValue();
+                if (!v.isIntegralNumber() && (d != Math.rint(d) || Double.isInfinite(d)))
+                    throw new IOException(source + ": field '" + f + "' must be an integer, got " + v);
+                if (v.isIntegralNumber() ? !v.canConvertToInt() : (d < Integer.MIN_VALUE || d > Integer.MAX_VALUE))
+                    throw new IOException(source + ": field '" + f + "' is out of range, got " + v);
+                v = JSON.getNodeFactory().numberNode(v.isIntegralNumber() ? v.intValue() : (int) d);
+            }
             merged.set(f, v);
         }
         if (!present.contains("ffn_size")) {
@@ -131,19 +156,37 @@ public record ModelConfig(
     /** Checks the internal consistency of the numbers; throws naming {@code source}. */
     public void validate(String source) throws IOException {
         List<String> bad = new ArrayList<>();
-        if (vocabSize <= 0) bad.add("vocab_size must be > 0");
-        if (embSize <= 0) bad.add("emb_size must be > 0");
-        if (keySize <= 0 || keySize % 2 != 0) bad.add("key_size must be a positive even number (RoPE rotates halves)");
-        if (numQHeads <= 0 || numKvHeads <= 0 || numQHeads % Math.max(1, numKvHeads) != 0)
-            bad.add("num_q_heads must be a positive multiple of num_kv_heads");
-        if (numLayers <= 0) bad.add("num_layers must be > 0");
-        if (numExperts <= 0) bad.add("num_experts must be > 0");
+        if (vocabSize <= 0 || vocabSize > MAX_VOCAB) bad.add("vocab_size must be in 1.." + MAX_VOCAB + ", got " + vocabSize);
+        if (embSize <= 0 || embSize > MAX_EMB) bad.add("emb_size must be in 1.." + MAX_EMB + ", got " + embSize);
+        if (keySize <= 0 || keySize % 2 != 0 || keySize > MAX_KEY_SIZE)
+            bad.add("key_size must be a positive even number (RoPE rotates halves) up to " + MAX_KEY_SIZE + ", got " + keySize);
+        if (numQHeads <= 0 || numKvHeads <= 0 || numQHeads > MAX_HEADS || numQHeads % Math.max(1, numKvHeads) != 0)
+            bad.add("num_q_heads must be a positive multiple of num_kv_heads, at most " + MAX_HEADS);
+        if (numLayers <= 0 || numLayers > MAX_LAYERS) bad.add("num_layers must be in 1.." + MAX_LAYERS + ", got " + numLayers);
+        if (numExperts <= 0 || numExperts > MAX_EXPERTS) bad.add("num_experts must be in 1.." + MAX_EXPERTS + ", got " + numExperts);
         if (numSelectedExperts <= 0 || numSelectedExperts > numExperts)
             bad.add("num_selected_experts must be in 1..num_experts");
-        if (ffnSize <= 0) bad.add("ffn_size must be > 0");
+        if (ffnSize <= 0 || ffnSize > MAX_FFN) bad.add("ffn_size must be in 1.." + MAX_FFN + ", got " + ffnSize);
         if (padToken < 0 || padToken >= vocabSize) bad.add("pad_token out of range");
         if (eosToken < 0 || eosToken >= vocabSize) bad.add("eos_token out of range");
+        // Real numbers: a NaN or infinite value (1e309 in JSON) would run, silently, to NaN logits.
+        if (!(wideningFactor > 0) || !Double.isFinite(wideningFactor)) bad.add("widening_factor must be finite and > 0, got " + wideningFactor);
+        // The runtime computes in float32: "finite" means finite (and, for eps, non-zero) as a float.
+        if (!floatFinite(embeddingMultiplierScale)) bad.add("embedding_multiplier_scale must be finite (as float32), got " + embeddingMultiplierScale);
+        if (!floatFinite(outputMultiplierScale)) bad.add("output_multiplier_scale must be finite (as float32), got " + outputMultiplierScale);
+        if (!floatFinite(attnOutputMultiplier)) bad.add("attn_output_multiplier must be finite (as float32), got " + attnOutputMultiplier);
+        // cap·tanh(x/cap) with cap 0 is 0 or NaN (0/0): no cap of 0 means anything, so it is refused.
+        if (!(attnLogitCap > 0) || !floatFinite(attnLogitCap)) bad.add("attn_logit_cap must be finite and > 0, got " + attnLogitCap);
+        // eps ≤ 0 divides by zero for an all-zero row (rsqrt(0)); the reference uses 1e-5.
+        if (!((float) rmsNormEps > 0) || !floatFinite(rmsNormEps)) bad.add("rms_norm_eps must be finite and > 0 (as float32), got " + rmsNormEps);
+        if (!(ropeBase > 0) || !Double.isFinite(ropeBase)) bad.add("rope_base must be finite and > 0, got " + ropeBase);
+        // 0 = no limit from the configuration (the runtime's --max-context still applies); negative is meaningless.
+        if (sequenceLen < 0) bad.add("sequence_len must be >= 0 (0 = no limit), got " + sequenceLen);
         if (!bad.isEmpty()) throw new IOException(source + ": invalid model configuration: " + String.join("; ", bad));
+    }
+
+    private static boolean floatFinite(double v) {
+        return Float.isFinite((float) v);
     }
 
     /** This configuration as a JSON object with the reference's field names. */

@@ -53,6 +53,19 @@ public final class ParamNames {
         return names;
     }
 
+    /**
+     * The scale layout of an int8 weight in Grok-1's release: 8 row blocks ({@code [8, N]} bf16
+     * scales, one per block of rows/8 input rows) for the attention output projection and
+     * {@code moe/linear_1}, per output column ({@code [1, N]}) for the others
+     * (../shared/grok1/REFERENCE.md's table). 0 for a name without int8 weights.
+     */
+    public static int releaseScaleRowBlocks(String name) {
+        String p = paramOf(name);
+        if (p.equals(ATTN_OUT) || p.equals(MOE_LINEAR_1)) return 8;
+        if (p.equals(ATTN_QUERY) || p.equals(ATTN_KEY) || p.equals(ATTN_VALUE) || p.equals(MOE_LINEAR) || p.equals(MOE_LINEAR_V)) return 1;
+        return 0;
+    }
+
     /** The layer number of a per-layer name, or -1. */
     public static int layerOf(String name) {
         String prefix = "transformer/decoder_layer_";

@@ -195,6 +195,29 @@ public enum Encoding {
         if (problem != null) throw new IllegalArgumentException(problem);
     }
 
+    /**
+     * The rule a manifest's {@code encoding} object must follow for a matrix with {@code in}
+     * inputs (docs/FORMAT.md): null when {@code groupSize} and {@code scaleType} satisfy it,
+     * else the rule in words, for the manifest reader's message.
+     */
+    public String manifestRule(int in, int groupSize, String scaleType) {
+        int g = groupSize;
+        boolean scales16 = "f16".equals(scaleType) || "bf16".equals(scaleType);
+        return switch (this) {
+            case F32, BF16 -> g == 0 && "none".equals(scaleType) ? null
+                    : "has no scales: group_size 0 and scale_type none";
+            case INT8_ROWBLOCK -> "bf16".equals(scaleType) && g > 0 && in % g == 0 && (in / g == 1 || in / g == 8) ? null
+                    : "has bf16 scales per column (group_size = in = " + in + ") or per 8 row blocks (group_size = in/8)";
+            case Q8 -> scales16 && g > 0 && in % g == 0 ? null
+                    : "has f16 or bf16 scales and a group_size dividing in = " + in;
+            case Q4 -> scales16 && g > 0 && g % 2 == 0 && in % g == 0 ? null
+                    : "has f16 or bf16 scales and an even group_size dividing in = " + in;
+            case Q4_0 -> g == 32 && "f16".equals(scaleType) ? null : "has blocks of 32 with f16 scales";
+            case Q4NL -> "log8".equals(scaleType) && g > 0 && g % 2 == 0 && g <= 4096 ? null
+                    : "has log8 scales and a positive even group_size";
+        };
+    }
+
     // ---- scalar dequantizer ---------------------------------------------------------------
 
     /** Decodes row {@code o} of an {@code [in, ·]} matrix's regions into {@code dst[0, in)}. */

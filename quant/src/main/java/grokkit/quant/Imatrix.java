@@ -154,7 +154,7 @@ public final class Imatrix {
         ObjectNode arrays = o.putObject("arrays");
         putArray(arrays, "expert_in", eIn);
         putArray(arrays, "down_in", dIn);
-        Files.writeString(file, om.writeValueAsString(o) + "\n", StandardCharsets.UTF_8);
+        grokkit.io.OutputFiles.write(file, "", (om.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     private static void putArray(ObjectNode arrays, String key, Path p) throws IOException {
@@ -167,7 +167,8 @@ public final class Imatrix {
     public static Imatrix read(Path file) throws IOException {
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(file);
+            if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
+            bytes = grokkit.io.InputFiles.readAll(file, "", 64L << 20);
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": importance matrix file not found");
         }
@@ -212,7 +213,8 @@ public final class Imatrix {
         Path p = file.resolveSibling(name);
         byte[] data;
         try {
-            data = Files.readAllBytes(p);
+            if (!Files.exists(p)) throw new NoSuchFileException(p.toString());
+            data = grokkit.io.InputFiles.readAll(p, "", Integer.MAX_VALUE - 16);
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": its array " + p + " is missing");
         }

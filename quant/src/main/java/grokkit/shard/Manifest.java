@@ -13,7 +13,6 @@ import grokkit.model.ModelConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -67,29 +66,11 @@ public record Manifest(@JsonProperty("format") String format,
         AtomicFiles.moveIntoPlace(tmp, dir.resolve(FILE_NAME));
     }
 
-    /** Reads and checks {@code dir/manifest.json}; anything wrong is a {@link BadInputException}. */
+    /**
+     * Reads {@code dir/manifest.json} and validates all of it ({@link ManifestReader}; the rules
+     * are in docs/FORMAT.md); anything wrong is a {@link BadInputException} naming the file.
+     */
     public static Manifest read(Path dir) throws BadInputException {
-        Path file = dir.resolve(FILE_NAME);
-        Manifest m;
-        try {
-            m = JSON.readValue(Files.readAllBytes(file), Manifest.class);
-        } catch (NoSuchFileException e) {
-            throw new BadInputException(dir + ": not a converted model directory (no " + FILE_NAME
-                    + "; an interrupted conversion leaves none: re-run grok convert with --resume)");
-        } catch (IOException e) {
-            throw new BadInputException(file + ": unreadable manifest: " + e.getMessage(), e);
-        }
-        if (m == null || !FORMAT.equals(m.format))
-            throw new BadInputException(file + ": not a grok-kit manifest (format is " + (m == null ? null : m.format) + ")");
-        if (m.formatVersion != FORMAT_VERSION)
-            throw new BadInputException(file + ": format_version " + m.formatVersion + " is not supported (this build reads " + FORMAT_VERSION + ")");
-        if (m.shards == null || m.tensors == null || m.config == null)
-            throw new BadInputException(file + ": manifest lacks shards, tensors or config");
-        for (TensorRecord t : m.tensors) {
-            if (t.name() == null || t.encoding() == null || t.weights() == null || t.shard() == null || t.shape() == null)
-                throw new BadInputException(file + ": incomplete tensor record " + t);
-            grokkit.quant.Encoding.parse(t.encoding().name(), file + ": " + t.label());
-        }
-        return m;
+        return ManifestReader.read(dir);
     }
 }

@@ -1,5 +1,7 @@
 package grokkit.shard;
 
+import grokkit.io.MappedFiles;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -30,10 +32,13 @@ public final class ShardVerifier {
             problems.add(name + ": missing (holds " + labels(records) + ")");
             return problems;
         }
+        boolean mapped = false;
         try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size != expectedBytes) problems.add(name + ": " + size + " bytes, manifest says " + expectedBytes);
             MemorySegment seg = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MappedFiles.mapped(file, size);
+            mapped = true;
             List<Located> regions = new ArrayList<>();
             for (TensorRecord t : records) {
                 regions.add(new Located(t, "weights", t.weights()));
@@ -67,6 +72,8 @@ public final class ShardVerifier {
             if (prevEnd < size) problems.add(name + ": " + (size - prevEnd) + " unexpected bytes after the last region");
         } catch (IOException e) {
             problems.add(name + ": cannot be read: " + e.getMessage() + " (holds " + labels(records) + ")");
+        } finally {
+            if (mapped) MappedFiles.unmapped(file);
         }
         return problems;
     }

@@ -1,6 +1,7 @@
 package grokkit.shard;
 
 import grokkit.errors.BadInputException;
+import grokkit.io.MappedFiles;
 import grokkit.model.ModelConfig;
 import grokkit.model.ModelWeights;
 import grokkit.model.ParamNames;
@@ -17,6 +18,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +37,7 @@ public final class ShardedModel implements ModelWeights {
     private final Map<String, MemorySegment> shards = new HashMap<>();
     private final Map<String, TensorRecord> records = new HashMap<>();
     private final Map<String, WeightMatrix> matrices = new ConcurrentHashMap<>();
+    private final List<Path> mappedFiles = new ArrayList<>();
 
     private ShardedModel(Path dir, Manifest manifest) throws BadInputException {
         this.dir = dir;
@@ -44,7 +47,12 @@ public final class ShardedModel implements ModelWeights {
 
     /** Opens {@code dir}; a missing or malformed manifest or shard is a {@link BadInputException}. */
     public static ShardedModel open(Path dir) throws IOException {
-        ShardedModel m = new ShardedModel(dir, Manifest.read(dir));
+        return open(dir, Manifest.read(dir));
+    }
+
+    /** Opens {@code dir} with a manifest already read and validated by {@link ManifestReader}. */
+    public static ShardedModel open(Path dir, Manifest manifest) throws IOException {
+        ShardedModel m = new ShardedModel(dir, manifest);
         try {
             m.mapShards();
         } catch (IOException | RuntimeException e) {
@@ -56,12 +64,20 @@ public final class ShardedModel implements ModelWeights {
 
     private void mapShards() throws IOException {
         for (ShardInfo s : manifest.shards()) {
-            Path file = dir.resolve(s.file());
-            if (!Files.isRegularFile(file)) throw new BadInputException(file + ": shard listed in the manifest is missing");
+            Path file;
+            try {
+                file = ModelFiles.inside(dir, s.file(), "shard");
+            } catch (InvalidManifestException e) {
+                throw e;
+            } catch (BadInputException e) {
+                throw new BadInputException(e.getMessage() + " (a shard listed in the manifest; run grok check)", e);
+            }
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 if (ch.size() != s.bytes())
                     throw new BadInputException(file + ": " + ch.size() + " bytes, manifest says " + s.bytes() + " (run grok check)");
                 shards.put(s.file(), ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena));
+                MappedFiles.mapped(file, s.bytes());
+                mappedFiles.add(file);
             }
         }
         for (TensorRecord t : manifest.tensors()) {
@@ -148,5 +164,7 @@ public final class ShardedModel implements ModelWeights {
     public void close() {
         matrices.clear();
         if (arena.scope().isAlive()) arena.close();
+        for (Path f : mappedFiles) MappedFiles.unmapped(f);
+        mappedFiles.clear();
     }
 }

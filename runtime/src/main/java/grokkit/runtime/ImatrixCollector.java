@@ -71,8 +71,15 @@ public final class ImatrixCollector implements ActivationObserver {
      * statistics of all of them.
      */
     public static ImatrixCollector collect(GrokModel model, java.util.List<int[]> sequences, int context) throws grokkit.errors.BadInputException {
+        return collect(model, sequences, context, done -> {});
+    }
+
+    /** As {@link #collect(GrokModel, java.util.List, int)}, telling {@code tokensDone} the tokens run so far after each window. */
+    public static ImatrixCollector collect(GrokModel model, java.util.List<int[]> sequences, int context,
+                                           java.util.function.LongConsumer tokensDone) throws grokkit.errors.BadInputException {
         if (context < 1) throw new IllegalArgumentException("context must be >= 1, got " + context);
         ImatrixCollector c = new ImatrixCollector(model.config());
+        long done = 0;
         for (int[] seq : sequences) {
             for (int start = 0; start < seq.length; start += context) {
                 int[] window = java.util.Arrays.copyOfRange(seq, start, Math.min(seq.length, start + context));
@@ -80,6 +87,8 @@ public final class ImatrixCollector implements ActivationObserver {
                     s.observe(c);
                     s.prefill(window);
                 }
+                done += window.length;
+                tokensDone.accept(done);
             }
         }
         return c;

@@ -4,6 +4,10 @@ package grokkit.runtime;
  * The element-wise and small reductions of the Grok-1 forward pass, in float32 as the
  * reference's float32 golden mode computes them ({@code model.py}: {@code RMSNorm},
  * {@code RotaryEmbedding}, {@code jax.nn.softmax}, {@code jax.nn.gelu}, {@code jax.lax.top_k}).
+ *
+ * <p>Reproducibility: sums run in a fixed sequential order, and the transcendental functions
+ * are {@link StrictMath}'s (pure Java, the same bits in every JIT tier and on every machine),
+ * not {@link Math}'s, which the JIT may replace by intrinsics.
  */
 public final class Ops {
     private Ops() {}
@@ -30,7 +34,7 @@ public final class Ops {
         float[] inv = new float[dim / 2];
         for (int j = 0; j < dim / 2; j++) {
             float exponent = (float) (2 * j) / dim;
-            inv[j] = (float) (1.0 / (float) Math.pow(base, exponent));
+            inv[j] = (float) (1.0 / (float) StrictMath.pow(base, exponent));
         }
         return inv;
     }
@@ -42,8 +46,8 @@ public final class Ops {
     public static void ropePhases(int position, float[] invFreq, float[] cos, float[] sin) {
         for (int j = 0; j < invFreq.length; j++) {
             float phase = (float) position * invFreq[j];
-            cos[j] = (float) Math.cos(phase);
-            sin[j] = (float) Math.sin(phase);
+            cos[j] = (float) StrictMath.cos(phase);
+            sin[j] = (float) StrictMath.sin(phase);
         }
     }
 
@@ -67,7 +71,7 @@ public final class Ops {
         for (int i = 0; i < n; i++) max = Math.max(max, x[i]);
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[i] - max);
+            float e = (float) StrictMath.exp(x[i] - max);
             x[i] = e;
             sum += e;
         }
@@ -79,16 +83,16 @@ public final class Ops {
     public static float geluTanh(float x) {
         final double sqrt2OverPi = 0.7978845608028654; // sqrt(2/pi)
         double inner = sqrt2OverPi * (x + 0.044715 * x * x * x);
-        // tanh(y) = 1 - 2/(e^(2y)+1): Math.exp is an intrinsic, Math.tanh is several times slower,
+        // tanh(y) = 1 - 2/(e^(2y)+1): exp is several times faster than tanh,
         // and this runs ffn_size times per selected expert per token. Exact to double rounding
         // in absolute terms, which is all 0.5·x·(1+tanh) needs; saturates correctly at ±inf.
-        double tanh = 1.0 - 2.0 / (Math.exp(2.0 * inner) + 1.0);
+        double tanh = 1.0 - 2.0 / (StrictMath.exp(2.0 * inner) + 1.0);
         return (float) (0.5 * x * (1.0 + tanh));
     }
 
     /** The attention logit soft cap {@code cap · tanh(x / cap)}. */
     public static float softCap(float x, float cap) {
-        return cap * (float) Math.tanh(x / cap);
+        return cap * (float) StrictMath.tanh(x / cap);
     }
 
     /**

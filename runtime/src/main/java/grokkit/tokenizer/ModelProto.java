@@ -35,14 +35,8 @@ public record ModelProto(List<Piece> pieces, TrainerSpec trainer, NormalizerSpec
 
     /** Reads and parses a model file; a missing or malformed file throws a message naming it. */
     public static ModelProto read(Path file) throws BadInputException {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new BadInputException("tokenizer file " + file + ": no such file");
-        } catch (IOException e) {
-            throw new BadInputException("tokenizer file " + file + ": cannot read: " + e.getMessage(), e);
-        }
+        // Only a regular file (a FIFO would block the read), at most 1 GiB (Grok-1's is 2.2 MB).
+        byte[] bytes = grokkit.io.InputFiles.readAll(file, "tokenizer file", 1L << 30);
         try {
             return parse(bytes);
         } catch (MalformedProtoException e) {

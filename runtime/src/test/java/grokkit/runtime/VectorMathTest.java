@@ -44,4 +44,38 @@ class VectorMathTest {
             assertThat(got[i]).as("i=%d x=%f", i, h[i]).isCloseTo(want, within(2e-6f * Math.max(1, Math.abs(want))));
         }
     }
+
+    @Test
+    void everyElementGetsTheSameBitsWhereverItFallsInAVector() {
+        java.util.Random r = new java.util.Random(3);
+        int n = 203;
+        float[] h = new float[n], u = new float[n], x = new float[n];
+        for (int i = 0; i < n; i++) {
+            h[i] = (float) (r.nextGaussian() * 4);
+            u[i] = (float) r.nextGaussian();
+            x[i] = (float) r.nextGaussian();
+        }
+        for (int from = 0; from < 9; from++) {
+            float[] g = h.clone();
+            VectorMath.geluTimes(g, u, from, n);
+            float[] y = u.clone();
+            VectorMath.axpy(0.37f, x, from, y, from, n - from);
+            for (int i = from; i < n; i++) {
+                assertThat(Float.floatToRawIntBits(g[i])).as("gelu from %d, element %d", from, i)
+                        .isEqualTo(Float.floatToRawIntBits(VectorMath.gelu(h[i]) * u[i]));
+                assertThat(Float.floatToRawIntBits(y[i])).as("axpy from %d, element %d", from, i)
+                        .isEqualTo(Float.floatToRawIntBits(Math.fma(x[i], 0.37f, u[i])));
+            }
+        }
+    }
+
+    @Test
+    void ownExpIsWithinTwoUlpOfStrictMath() {
+        for (float z = -87f; z <= 88f; z += 0.0137f) {
+            float want = (float) StrictMath.exp(z);
+            assertThat(Math.abs(VectorMath.exp(z) - want)).as("z=%f", z).isLessThanOrEqualTo(2 * Math.ulp(want));
+        }
+        assertThat(VectorMath.exp(-1000f)).isGreaterThan(0f).isLessThan(1e-37f);
+        assertThat(VectorMath.exp(0f)).isEqualTo(1f);
+    }
 }

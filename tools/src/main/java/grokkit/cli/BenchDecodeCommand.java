@@ -18,16 +18,16 @@ import java.util.concurrent.Callable;
         description = "Decode tokens/s (matrix-vector products over the selected experts) on random weights of a Grok shape, "
                 + "with the bytes read per token as a ratio of the memory bandwidth measured in the same run.")
 public final class BenchDecodeCommand extends ModelBench implements Callable<Integer> {
-    @Option(names = "--prompt", defaultValue = "16", description = "Prompt tokens prefilled before decoding. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--prompt", defaultValue = "16", paramLabel = "N", description = "Prompt tokens prefilled before decoding. Default: ${DEFAULT-VALUE}.")
     int prompt;
 
-    @Option(names = "--tokens", defaultValue = "32", description = "Timed decode steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--tokens", defaultValue = "32", paramLabel = "N", description = "Timed decode steps. Default: ${DEFAULT-VALUE}.")
     int tokens;
 
-    @Option(names = "--warmup", defaultValue = "8", description = "Untimed decode steps first (JIT). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "8", paramLabel = "N", description = "Untimed decode steps first (JIT). Default: ${DEFAULT-VALUE}.")
     int warmup;
 
-    @Option(names = "--repeats", defaultValue = "1",
+    @Option(names = "--repeats", defaultValue = "1", paramLabel = "N",
             description = "Timed runs of --tokens steps, one after the other in the same session; the fastest is reported "
                     + "(on a shared machine the best run is the one least disturbed). Default: ${DEFAULT-VALUE}.")
     int repeats;

@@ -58,23 +58,24 @@ public final class BenchKernelsCommand implements Callable<Integer> {
             description = "Matrix shapes in×out (y = x·W). Default: ${DEFAULT-VALUE} (Grok-1 expert up/down projections).")
     List<String> shapes;
 
-    @Option(names = "--threads", split = ",", defaultValue = "1,2", description = "Thread counts to run. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--threads", split = ",", defaultValue = "1,2", paramLabel = "N[,N...]",
+            description = "Thread counts to run, each 1 to min(1024, max(16, 4 × processors)). Default: ${DEFAULT-VALUE}.")
     List<Integer> threads;
 
-    @Option(names = "--repeats", defaultValue = "20", description = "Timed matrix-vector products per case (median reported). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--repeats", defaultValue = "20", paramLabel = "N", description = "Timed matrix-vector products per case (median reported). Default: ${DEFAULT-VALUE}.")
     int repeats;
 
-    @Option(names = "--prefill-tokens", defaultValue = "64", description = "T for the prefill matrix-matrix product; 0 skips it. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--prefill-tokens", defaultValue = "64", paramLabel = "N", description = "T for the prefill matrix-matrix product; 0 skips it. Default: ${DEFAULT-VALUE}.")
     int prefillTokens;
 
-    @Option(names = "--prefill-repeats", defaultValue = "2", description = "Timed prefill products per case. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--prefill-repeats", defaultValue = "2", paramLabel = "N", description = "Timed prefill products per case. Default: ${DEFAULT-VALUE}.")
     int prefillRepeats;
 
-    @Option(names = "--cold-mb", defaultValue = "1024",
+    @Option(names = "--cold-mb", defaultValue = "1024", paramLabel = "N",
             description = "Minimum MiB of distinct weight copies rotated through, so every repeat reads from DRAM. Default: ${DEFAULT-VALUE}.")
     long coldMb;
 
-    @Option(names = "--warmup-seconds", defaultValue = "2",
+    @Option(names = "--warmup-seconds", defaultValue = "2", paramLabel = "S",
             description = "Minimum warm-up per case, so C2 has compiled the kernel before timing. Default: ${DEFAULT-VALUE}.")
     double warmupSeconds;
 
@@ -98,7 +99,7 @@ public final class BenchKernelsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Case> cases = plan();
-        for (int t : threads) if (t < 1) throw new BadInputException("--threads: thread counts must be ≥ 1, got " + t);
+        for (int t : threads) if (ThreadsOption.problem(t) != null) throw new BadInputException(ThreadsOption.problem(t));
         if (repeats < 1) throw new BadInputException("--repeats must be ≥ 1, got " + repeats);
         long arenaBytes = cases.stream().mapToLong(c -> c.stride() * c.copies()).max().orElse(0);
         printHeader(arenaBytes);

@@ -17,10 +17,10 @@ import java.util.concurrent.Callable;
 @Command(name = "prefill", mixinStandardHelpOptions = true,
         description = "Prefill tokens/s (matrix-matrix products, tokens grouped by expert) on random weights of a Grok shape.")
 public final class BenchPrefillCommand extends ModelBench implements Callable<Integer> {
-    @Option(names = "--prompt", defaultValue = "64", description = "Prompt length. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--prompt", defaultValue = "64", paramLabel = "N", description = "Prompt length. Default: ${DEFAULT-VALUE}.")
     int prompt;
 
-    @Option(names = "--repeats", defaultValue = "3", description = "Timed prefills (best reported), after one untimed. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--repeats", defaultValue = "3", paramLabel = "N", description = "Timed prefills (best reported), after one untimed. Default: ${DEFAULT-VALUE}.")
     int repeats;
 
     @Override

@@ -19,9 +19,10 @@ import java.util.concurrent.Callable;
  * tensor) when not, 2 when MODEL_DIR is not a readable model directory.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-        description = {"Verify a converted model directory: shard lengths, alignment, CRC32C of every tensor, zero padding.",
-                "Exit 0 intact, 1 corrupted (each problem names the tensor), 2 not a model directory.",
-                "  grok check grok-1-int8"})
+        description = {"Check a converted model directory: shard lengths, alignment, every tensor's CRC32C, padding.",
+                "Exit 0 intact, 1 corrupted (each problem names the tensor), 2 not a model directory."},
+        footerHeading = "%nExample:%n",
+        footer = {"  grok check grok-1-int8"})
 public final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -30,8 +31,8 @@ public final class CheckCommand implements Callable<Integer> {
     Path dir;
 
     @Override
-    public Integer call() throws BadInputException {
-        if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": no such directory");
+    public Integer call() throws java.io.IOException {
+        ModelDirs.requireModelDir(dir, "MODEL_DIR");
         long start = System.nanoTime();
         ModelChecker.Result r = ModelChecker.check(dir);
         double secs = (System.nanoTime() - start) / 1e9;

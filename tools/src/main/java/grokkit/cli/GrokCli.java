@@ -14,35 +14,65 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "grok",
         mixinStandardHelpOptions = true,
-        version = "grok-kit 0.1.0",
-        description = "Convert, quantize, run and verify the Grok-1 open-weights model.",
+        versionProvider = VersionInfo.class,
+        description = {"Convert, quantize, run and verify the Grok-1 open-weights model (docs/CLI.md).",
+                "",
+                "Typical workflow:",
+                "  grok inspect ckpt-0                                  read and check xAI's checkpoint",
+                "  grok convert ckpt-0 grok-1-int8                      lossless int8 model directory",
+                "  grok export ckpt-0 grok-1-q4_k.gguf --type q4_k      a GGUF for llama.cpp",
+                "  grok check grok-1-int8                               verify every shard's checksum",
+                "  grok verify grok-1-int8 --golden golden/             compare logits with the JAX reference",
+                "  grok run grok-1-int8 --prompt \"The answer is\"        generate text",
+                ""},
+        commandListHeading = "%nCommands (in workflow order):%n",
         subcommands = {
-                CommandLine.HelpCommand.class,
+                InspectCommand.class,
                 ConvertCommand.class,
+                ExportCommand.class,
                 CheckCommand.class,
                 VerifyCommand.class,
-                BenchCommand.class,
-                LogitsCommand.class,
-                TokenizeCommand.class,
+                GoldenCommand.class,
                 RunCommand.class,
-                InspectCommand.class,
-                QuantEvalCommand.class,
+                TokenizeCommand.class,
+                LogitsCommand.class,
                 ImatrixCommand.class,
+                QuantEvalCommand.class,
+                BenchCommand.class,
+                CommandLine.HelpCommand.class,
         })
 public final class GrokCli {
+    /** The grok-kit version, recorded in the files it writes (golden sets). */
+    public static final String VERSION = "0.1.0";
 
     public static void main(String[] args) {
+        Thread.setDefaultUncaughtExceptionHandler(GrokCli::uncaught);
         System.exit(run(args));
     }
 
     /** Runs the CLI in-process and returns the exit code (tests call this). */
     public static int run(String... args) {
-        return newCommandLine().execute(args);
+        CommandLine cl = newCommandLine();
+        try {
+            return cl.execute(args);
+        } catch (Throwable t) { // anything picocli lets through: an Error while parsing or in a handler
+            return Faults.report(t, cl.getErr(), cl.getCommandName());
+        }
+    }
+
+    /** A thread that dies of an uncaught throwable: one line (no "Exception in thread"), same rules as a command. */
+    private static void uncaught(Thread thread, Throwable t) {
+        Faults.report(t, new PrintWriter(System.err, true), thread.getName());
     }
 
     public static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new GrokCli());
         cl.setExecutionExceptionHandler(GrokCli::handle);
+        cl.setExecutionStrategy(Faults.reportingErrors(cl.getExecutionStrategy()));
+        cl.setParameterExceptionHandler(ParseErrors::handle);
+        cl.setUsageHelpWidth(100);
+        cl.setUsageHelpLongOptionsMaxWidth(32);
+        cl.getSubcommands().get("verify").getCommandSpec().usageMessage().footer(VerifyCommand.defaultsFooter());
         cl.setExitCodeExceptionMapper(e -> ExitCodes.BAD_INPUT);
         return cl;
     }
@@ -64,9 +94,6 @@ public final class GrokCli {
             err.flush();
             return ExitCodes.BAD_INPUT;
         }
-        err.println("grok " + cl.getCommandName() + ": internal error (please report):");
-        e.printStackTrace(err);
-        err.flush();
-        return ExitCodes.INTERNAL_ERROR;
+        return Faults.report(e, err, cl.getCommandName());
     }
 }

@@ -13,6 +13,7 @@ import grokkit.shard.ShardedModel;
 import grokkit.tokenizer.SentencePieceTokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -35,9 +36,13 @@ import java.util.concurrent.Callable;
  * channel of the expert products and the tokens routed to the expert (docs/FORMAT.md).
  */
 @Command(name = "imatrix", mixinStandardHelpOptions = true,
-        description = {"Collect an importance matrix (mean squared expert inputs per channel) on calibration text,",
-                "for grok convert --experts int4 --imatrix FILE.",
-                "Example:  grok imatrix grok-1-int8 --text calibration.txt --out grok-1.imatrix.json"})
+        description = {"Collect an importance matrix (mean squared expert inputs) on calibration text for int4 conversion.",
+                "Per layer and expert: the mean square of each input channel of the expert products; used by",
+                "grok convert --experts int4 --imatrix FILE to weight the q4nl error.",
+                "Progress (tokens, rate, ETA) goes to stderr."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok imatrix grok-1-int8 --text calibration.txt --out grok-1.imatrix.json",
+                "  grok convert ckpt-0 grok-1-int4 --experts int4 --imatrix grok-1.imatrix.json"})
 public final class ImatrixCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -58,8 +63,8 @@ public final class ImatrixCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "SentencePiece model for --text (default: the one the manifest names).")
-    Path tokenizerFile;
+    @Mixin
+    TokenizerOption tokenizer;
 
     @Option(names = "--out", required = true, paramLabel = "FILE",
             description = "The index to write (JSON); its arrays go beside it as FILE.expert_in.npy and FILE.down_in.npy.")
@@ -69,20 +74,22 @@ public final class ImatrixCommand implements Callable<Integer> {
             description = "Longest window run in one session (default ${DEFAULT-VALUE}); longer sequences are cut.")
     int context;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
+
+    @Mixin
+    QuietOption quiet;
 
     @Override
     public Integer call() throws IOException {
         PrintWriter pw = spec.commandLine().getOut();
         if (context < 1) throw new BadInputException("--context must be >= 1, got " + context);
-        if (threads != null && threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);
         long t0 = System.nanoTime();
-        try (ShardedModel weights = (ShardedModel) ModelDirs.open(modelDir, "MODEL_DIR")) {
+        try (ShardedModel weights = ModelDirs.open(modelDir, "MODEL_DIR")) {
             List<int[]> seqs;
             String calibration;
             if (input.text != null) {
-                Path tok = tokenizerFile != null ? tokenizerFile : manifestTokenizer(weights);
+                Path tok = tokenizer.file() != null ? tokenizer.file() : manifestTokenizer(weights);
                 SentencePieceTokenizer t = SentencePieceTokenizer.load(tok);
                 if (t.vocabSize() != weights.config().vocabSize())
                     throw new BadInputException("tokenizer " + tok + " has " + t.vocabSize() + " pieces, the model's vocabulary has " + weights.config().vocabSize());
@@ -106,10 +113,13 @@ public final class ImatrixCommand implements Callable<Integer> {
             }
             if (n == 0) throw new BadInputException("no calibration tokens");
             RuntimeOptions options = RuntimeOptions.defaults().withMaxContext(context);
-            if (threads != null) options = options.withThreads(threads);
+            options = options.withThreads(threads.resolve());
             Imatrix m;
             try (GrokModel model = new GrokModel(weights, options)) {
-                m = ImatrixCollector.collect(model, seqs, Math.min(context, model.maxContext())).result(calibration + ", " + n + " tokens");
+                ProgressLine progress = ProgressLine.of(quiet.progress(spec.commandLine().getErr()), "imatrix", "tokens", n);
+                m = ImatrixCollector.collect(model, seqs, Math.min(context, model.maxContext()), progress::update)
+                        .result(calibration + ", " + n + " tokens");
+                progress.finish();
             }
             m.write(out);
             long unseen = 0;

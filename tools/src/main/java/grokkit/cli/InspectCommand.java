@@ -11,6 +11,7 @@ import grokkit.checkpoint.TensorKind;
 import grokkit.errors.BadInputException;
 import grokkit.model.ModelConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -37,52 +38,62 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "inspect",
         mixinStandardHelpOptions = true,
-        description = {"Read and check an xAI ckpt-0 checkpoint: one line per file with its parameter name, kind,",
-                "dtypes, shapes, scale layout and bytes, then totals. Exit 2 (with the file and the problem)",
-                "for a missing, extra, mis-shaped, truncated or hostile file."})
+        sortOptions = false,
+        description = {"Read and check an xAI ckpt-0 checkpoint without loading it.",
+                "Prints one line per file (parameter name, kind, dtypes, shapes, scale layout, bytes), then totals;",
+                "nothing in the checkpoint is executed and no array bytes are read (except with --touch).",
+                "Exit 2, naming the file and the problem, for a missing, extra, mis-shaped, truncated or hostile file."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok inspect ckpt-0",
+                "  grok inspect ckpt-0 --json - > checkpoint.json      (schema: docs/INSPECT.md)",
+                "  grok inspect ckpt-0 --touch                         (read every byte: disk speed, and a bad sector shows)"})
 public final class InspectCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "CKPT_DIR", description = "the ckpt-0 directory (or a directory containing ckpt-0)")
+    @Parameters(index = "0", paramLabel = "CKPT_DIR|FILE.gguf", description = "The ckpt-0 directory (or a directory containing ckpt-0), or a GGUF file (grok export).")
     Path ckptDir;
 
-    @Option(names = "--model-config", paramLabel = "FILE",
-            description = "model configuration JSON (reference field names); absent fields are inferred from shapes or default to Grok-1")
-    Path modelConfig;
+    @Mixin
+    ModelConfigOption modelConfig;
 
-    @Option(names = "--json", description = "print one JSON document (see docs/INSPECT.md) instead of the table")
-    boolean json;
+    @Mixin
+    JsonOutputOption json;
 
-    @Option(names = "--touch", description = "after checking, map every array and read all its bytes; report the time and rate")
+    @Option(names = "--touch", description = "After checking, map every array and read all its bytes; report the time and rate.")
     boolean touch;
+
+    @Option(names = "--allow-scale-layout",
+            description = "accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that parameter")
+    boolean allowScaleLayout;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
-        ModelConfig.Parsed given = modelConfig == null ? null : readConfig(modelConfig);
         PrintWriter out = spec.commandLine().getOut();
+        if (Files.isRegularFile(ckptDir)) {
+            // A single file: a GGUF export (grok export), listed by the GGUF reader.
+            GgufListing.print(ckptDir, out);
+            out.flush();
+            return 0;
+        }
+        ModelDirs.requireCheckpointDir(ckptDir, "CKPT_DIR");
+        CheckpointConfig config = CheckpointConfig.resolve(ckptDir, modelConfig);
         PrintWriter err = spec.commandLine().getErr();
-        try (Checkpoint ckpt = Checkpoint.open(ckptDir, given)) {
-            if (json) {
+        try (Checkpoint ckpt = Checkpoint.open(ckptDir, config.given(), config.refuseGuesses(), allowScaleLayout)) {
+            if (json.given()) {
+                err.println("note: " + config.describe());
                 for (String note : ckpt.configNotes()) err.println("note: " + note);
-                out.println(toJson(ckpt));
+                err.flush();
+                json.write(toJson(ckpt), out);
+                if (!json.toStdout()) out.println("wrote " + json.file());
             } else {
-                printTable(ckpt, out);
+                printTable(ckpt, out, config.describe());
             }
-            if (touch) touchAll(ckpt, json ? err : out);
+            if (touch) touchAll(ckpt, json.toStdout() ? err : out);
         }
         out.flush();
         err.flush();
         return 0;
-    }
-
-    static ModelConfig.Parsed readConfig(Path file) throws BadInputException {
-        if (!Files.isRegularFile(file)) throw new BadInputException("--model-config " + file + ": no such file");
-        try {
-            return ModelConfig.read(file, ModelConfig.grok1());
-        } catch (IOException e) {
-            throw new BadInputException("--model-config " + e.getMessage(), e);
-        }
     }
 
     /**
@@ -120,10 +131,17 @@ public final class InspectCommand implements Callable<Integer> {
 
     // ---- JSON
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Created on first use: an ObjectMapper costs a tenth of a second, which --help should not pay. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    }
+
+    /** Version of the --json document (docs/INSPECT.md); bumped when a field changes meaning or goes away. */
+    static final int SCHEMA_VERSION = 1;
 
     static String toJson(Checkpoint ckpt) throws IOException {
-        ObjectNode doc = JSON.createObjectNode();
+        ObjectNode doc = Json.MAPPER.createObjectNode();
+        doc.put("schema_version", SCHEMA_VERSION);
         doc.set("config", ckpt.config().toJson());
         ArrayNode tensors = doc.putArray("tensors");
         long params = 0, bytes = 0;
@@ -148,7 +166,7 @@ public final class InspectCommand implements Callable<Integer> {
         }
         doc.put("total_params", params);
         doc.put("total_bytes", bytes);
-        return JSON.writeValueAsString(doc);
+        return Json.MAPPER.writeValueAsString(doc);
     }
 
     private static void shape(ArrayNode a, ArrayDescriptor d) {
@@ -158,10 +176,16 @@ public final class InspectCommand implements Callable<Integer> {
     // ---- table
 
     static void printTable(Checkpoint ckpt, PrintWriter out) {
+        printTable(ckpt, out, null);
+    }
+
+    /** The table, with {@code configSource} (where the configuration came from) printed under the config line. */
+    static void printTable(Checkpoint ckpt, PrintWriter out, String configSource) {
         ModelConfig c = ckpt.config();
         out.printf("checkpoint %s: %d files, %d layers%n", ckpt.directory(), ckpt.tensors().size(), c.numLayers());
         out.printf("config: vocab_size=%d emb_size=%d key_size=%d num_q_heads=%d num_kv_heads=%d num_layers=%d num_experts=%d ffn_size=%d%n",
                 c.vocabSize(), c.embSize(), c.keySize(), c.numQHeads(), c.numKvHeads(), c.numLayers(), c.numExperts(), c.ffnSize());
+        if (configSource != null) out.println(configSource);
         for (String note : ckpt.configNotes()) out.println("note: " + note);
         int nameWidth = 4;
         for (CheckpointTensor t : ckpt.tensors()) nameWidth = Math.max(nameWidth, t.name().length());

@@ -7,6 +7,7 @@ import grokkit.model.ModelWeights;
 import grokkit.runtime.GrokModel;
 import grokkit.runtime.RuntimeOptions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -20,8 +21,10 @@ import java.util.concurrent.Callable;
 @Command(name = "logits",
         mixinStandardHelpOptions = true,
         description = {
-                "Run the model over a token list and write the logits of every position as a float32 [T, vocab] .npy",
-                "(row t = next-token logits after tokens[0..t]; numpy format 1.0, '<f4', C order)."})
+                "Run the model over a token list and write every position's logits to a .npy file.",
+                "The file is float32 [T, vocab] (row t = the next-token logits after tokens[0..t]; numpy format 1.0, '<f4', C order)."},
+        footerHeading = "%nExample:%n",
+        footer = {"  grok logits grok-1-int8 --tokens 5,17,99 --out logits.npy"})
 public final class LogitsCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "A converted model directory (grok convert).")
     Path modelDir;
@@ -32,8 +35,12 @@ public final class LogitsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.npy", description = "Output file (written atomically).")
     Path out;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
+
+    @Option(names = "--batch", paramLabel = "N",
+            description = "Tokens per forward step (default: the whole prompt; 1 = one token at a time through the KV cache). The logits are the same bits for every N.")
+    Integer batch;
 
     @Spec
     CommandSpec spec;
@@ -41,11 +48,10 @@ public final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int[] ids = parseTokens(tokens);
-        RuntimeOptions options = RuntimeOptions.defaults();
-        if (threads != null) {
-            if (threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);
-            options = options.withThreads(threads);
-        }
+        grokkit.io.OutputFiles.checkReplaceable(out, "--out"); // refused before the forward pass, not after
+        RuntimeOptions options = RuntimeOptions.defaults().withThreads(threads.resolve());
+        if (batch != null && batch < 1) throw new BadInputException("--batch: must be >= 1, got " + batch);
+        options = options.withPrefillChunk(batch != null ? batch : ids.length);
         long t0 = System.nanoTime();
         try (ModelWeights weights = ModelDirs.open(modelDir, "MODEL_DIR");
              GrokModel model = new GrokModel(weights, options)) {

@@ -27,8 +27,8 @@ import java.util.SplittableRandom;
  */
 abstract class ModelBench {
     @Option(names = "--shape", defaultValue = "small", paramLabel = "SHAPE",
-            description = "small (emb 2048, 16 q / 4 kv heads of 128, ffn 8192, 8 experts top-2, 4 layers, vocab 32000) "
-                    + "grok1-layer (Grok-1's widths, 1 layer, projected to 64) or mini (a smoke test). Default: ${DEFAULT-VALUE}.")
+            description = {"The random model (default: ${DEFAULT-VALUE}): small = emb 2048, 16 q / 4 kv heads of 128, ffn 8192,",
+                    "8 experts top-2, 4 layers, vocab 32000; grok1-layer = Grok-1's widths, 1 layer, projected to 64; mini = a smoke test."})
     String shape;
 
     @Option(names = "--model", paramLabel = "DIR",
@@ -54,21 +54,19 @@ abstract class ModelBench {
     @Option(names = "--embedding-encoding", paramLabel = "ENC", description = "Tied embedding/output matrix encoding (default: as --encoding).")
     String embeddingEncoding;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Threads (default: all processors).")
-    Integer threads;
+    @picocli.CommandLine.Mixin
+    ThreadsOption threadsOption;
 
-    @Option(names = "--probe-mb", defaultValue = "512", description = "MiB streamed by the bandwidth probe. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--probe-mb", defaultValue = "512", paramLabel = "N", description = "MiB streamed by the bandwidth probe. Default: ${DEFAULT-VALUE}.")
     int probeMb;
 
-    @Option(names = "--load-warmup", description = "Warm the kernels up when the model is opened (as grok run does; GrokModel.warmUp) and report its time.")
+    @Option(names = "--load-warmup", description = "Warm the kernels up when the model is opened, as grok run does, and report the time it takes.")
     boolean loadWarmup;
 
     final PrintStream out = System.out;
 
     int threads() throws BadInputException {
-        int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        if (t < 1) throw new BadInputException("--threads: must be >= 1, got " + t);
-        return t;
+        return threadsOption.resolve();
     }
 
     ModelConfig config() throws BadInputException {

@@ -20,6 +20,7 @@ import grokkit.shard.ShardedModel;
 import grokkit.shard.TensorRecord;
 import grokkit.verify.Metrics;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -47,10 +48,12 @@ import java.util.stream.Stream;
  * perplexity ratio on the prompts' own next tokens, with bits per weight and size of the experts.
  */
 @Command(name = "quant-eval", mixinStandardHelpOptions = true,
-        description = {"Convert a checkpoint with each int4 expert encoding and the Q4_0 baseline, run the same prompts",
-                "through the runtime, and compare with the lossless int8 model: bits/weight, size, KL mean/p99/max,",
-                "same-top-1, PPL ratio. Writes quant-eval.json and quant-eval.md to --out.",
-                "Example:  grok quant-eval golden-tests/fixtures/tiny-12l --out docs/benchmarks"})
+        description = {"Measure what each int4 expert encoding costs in accuracy against the lossless int8 model.",
+                "Converts the checkpoint with each encoding and the Q4_0 baseline, runs the same prompts through the",
+                "runtime, and compares with the int8 model: bits/weight, size, KL mean/p99/max,",
+                "same-top-1, PPL ratio. Writes quant-eval.json and quant-eval.md to --out; progress goes to stderr."},
+        footerHeading = "%nExample:%n",
+        footer = {"  grok quant-eval golden-tests/fixtures/tiny-12l --out docs/benchmarks"})
 public final class QuantEvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -59,8 +62,8 @@ public final class QuantEvalCommand implements Callable<Integer> {
             description = "A ckpt-0 directory, or a fixture directory holding ckpt-0/ and config.json.")
     Path checkpoint;
 
-    @Option(names = "--model-config", paramLabel = "FILE", description = "Model configuration JSON (default: CKPT_DIR/config.json if present).")
-    Path modelConfig;
+    @Mixin
+    ModelConfigOption modelConfig;
 
     @Option(names = "--variants", defaultValue = "q4_0,q4,q4nl,q4nl+imatrix", split = ",", paramLabel = "LIST",
             description = {"Expert encodings to compare (--experts values of grok convert; default ${DEFAULT-VALUE}). The first is the baseline of the ratios.",
@@ -75,23 +78,26 @@ public final class QuantEvalCommand implements Callable<Integer> {
                     "--length random tokens from seed --seed + 1, disjoint from the evaluation prompts' seed."})
     String calibration;
 
-    @Option(names = "--prompts", defaultValue = "32", description = "Number of prompts (default ${DEFAULT-VALUE}).")
+    @Option(names = "--prompts", defaultValue = "32", paramLabel = "N", description = "Number of prompts (default ${DEFAULT-VALUE}).")
     int prompts;
 
-    @Option(names = "--length", defaultValue = "64", description = "Tokens per prompt (default ${DEFAULT-VALUE}); errors accumulate over positions.")
+    @Option(names = "--length", defaultValue = "64", paramLabel = "N", description = "Tokens per prompt (default ${DEFAULT-VALUE}); errors accumulate over positions.")
     int length;
 
-    @Option(names = "--seed", defaultValue = "1234", description = "Seed of the random prompt tokens (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1234", paramLabel = "N", description = "Seed of the random prompt tokens (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--work", paramLabel = "DIR", description = "Where to write the converted models (default: a temporary directory, deleted after).")
     Path work;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = ".", description = "Where to write quant-eval.json and quant-eval.md (default: current directory).")
-    Path out;
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = ".", description = "Where to write quant-eval.json and quant-eval.md (default: the current directory).")
+    Path outDir;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Threads for conversion and the runtime (default: all cores).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
+
+    @Mixin
+    QuietOption quiet;
 
     /** One row of the table. */
     record Row(String encoding, String encodings, double bitsPerWeight, long expertBytes, long modelBytes, double convertSeconds,
@@ -99,7 +105,9 @@ public final class QuantEvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PrintWriter pw = spec.commandLine().getOut();
+        PrintWriter out = spec.commandLine().getOut();
+        // Progress and per-step lines go to stderr; the table and the files written to stdout.
+        PrintWriter pw = quiet.progress(spec.commandLine().getErr());
         if (prompts < 1 || length < 2) throw new BadInputException("--prompts must be >= 1 and --length >= 2");
         for (String v : variants) {
             String base = v.endsWith(IMATRIX_SUFFIX) ? v.substring(0, v.length() - IMATRIX_SUFFIX.length()) : v;
@@ -110,13 +118,14 @@ public final class QuantEvalCommand implements Callable<Integer> {
         List<int[]> calibrationTokens = calibration == null ? null : ImatrixCommand.readTokens(calibration);
         Path ckpt = Files.isDirectory(checkpoint.resolve("ckpt-0")) ? checkpoint.resolve("ckpt-0") : checkpoint;
         if (!Files.isDirectory(ckpt)) throw new BadInputException("CKPT_DIR " + checkpoint + ": no such directory");
-        Path cfgFile = modelConfig != null ? modelConfig
-                : Files.isRegularFile(checkpoint.resolve("config.json")) ? checkpoint.resolve("config.json") : null;
-        ModelConfig.Parsed given = cfgFile == null ? null : ModelConfig.read(cfgFile, ModelConfig.grok1());
-        int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        ModelDirs.requireCheckpointDir(checkpoint, "CKPT_DIR");
+        CheckpointConfig config = CheckpointConfig.resolve(checkpoint, modelConfig);
+        ModelConfig.Parsed given = config.given();
+        pw.println("quant-eval: " + config.describe());
+        int nThreads = threads.resolve();
         boolean temp = work == null;
         Path dir = temp ? Files.createTempDirectory("grok-quant-eval") : work;
-        Files.createDirectories(out);
+        Files.createDirectories(outDir);
         try {
             List<String> all = new ArrayList<>();
             all.add("int8");
@@ -138,18 +147,19 @@ public final class QuantEvalCommand implements Callable<Integer> {
                         experts.equals(all.get(i)) ? null : imatrix);
                 opts.validate();
                 long t0 = System.nanoTime();
-                try (CheckpointSource src = CheckpointSource.open(ckpt, given)) {
+                try (CheckpointSource src = CheckpointSource.open(ckpt, given, config.refuseGuesses(), false)) {
                     new Converter(opts, new PrintWriter(new StringWriter()), false, ConvertHooks.NONE).convert(src, target);
                 }
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
             }
             List<Row> rows = evaluate(pw, dir, all, seconds, nThreads);
             String md = markdown(rows);
-            pw.println();
-            pw.print(md);
-            Files.writeString(out.resolve("quant-eval.md"), md, StandardCharsets.UTF_8);
-            Files.writeString(out.resolve("quant-eval.json"), json(rows), StandardCharsets.UTF_8);
-            pw.println("wrote " + out.resolve("quant-eval.md") + " and " + out.resolve("quant-eval.json"));
+            out.println();
+            out.print(md);
+            grokkit.io.OutputFiles.write(outDir.resolve("quant-eval.md"), "", md.getBytes(StandardCharsets.UTF_8));
+            grokkit.io.OutputFiles.write(outDir.resolve("quant-eval.json"), "", json(rows).getBytes(StandardCharsets.UTF_8));
+            out.println("wrote " + outDir.resolve("quant-eval.md") + " and " + outDir.resolve("quant-eval.json"));
+            out.flush();
             pw.flush();
             return 0;
         } finally {
@@ -269,6 +279,7 @@ public final class QuantEvalCommand implements Callable<Integer> {
     private String json(List<Row> rows) throws IOException {
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = om.createObjectNode();
+        root.put("schema_version", 1);
         root.put("checkpoint", checkpoint.toString());
         root.put("prompts", prompts);
         root.put("length", length);

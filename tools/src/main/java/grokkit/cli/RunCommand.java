@@ -11,6 +11,7 @@ import grokkit.shard.ShardedModel;
 import grokkit.tokenizer.SentencePieceTokenizer;
 import grokkit.tokenizer.StreamingDecoder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -26,11 +27,14 @@ import java.util.concurrent.Callable;
  * {@code grok run}: generate text from a converted model directory. The prompt is encoded with
  * the model's SentencePiece tokenizer (no BOS, as the reference runner does; {@code --bos} adds
  * it), prefilled in one pass, then tokens are drawn one at a time with the KV cache and printed
- * as they are produced. Statistics go to stderr so stdout is the text alone.
+ * as they are produced. Timings go to stderr so stdout is the text alone.
  */
-@Command(name = "run", mixinStandardHelpOptions = true,
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Generate text from a converted model directory.",
-                "  grok run MODEL_DIR --prompt \"The quick brown fox\" --max-tokens 32 --temperature 0.8 --top-p 0.95 --seed 7"})
+                "The text goes to stdout as it is produced; the timings (load, warm-up, prompt, generation) to stderr."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok run grok-1-int8 --prompt \"The quick brown fox\" --max-tokens 32 --temperature 0.8 --top-p 0.95 --seed 7",
+                "  grok run grok-1-int8 --prompt \"2 + 2 =\" --temperature 0 --show-ids      (greedy; print the token ids too)"})
 public final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -38,35 +42,38 @@ public final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "A converted model directory (grok convert's output).")
     Path modelDir;
 
-    @Option(names = "--prompt", required = true, description = "The prompt text.")
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt text.")
     String prompt;
 
-    @Option(names = "--max-tokens", defaultValue = "64", description = "Most tokens to generate (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-tokens", defaultValue = "64", paramLabel = "N", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0.8", description = "Sampling temperature; 0 = greedy (default ${DEFAULT-VALUE}).")
+    @Option(names = "--temperature", defaultValue = "0.8", paramLabel = "T", description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
     float temperature;
 
-    @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus filtering as the reference runner does; 1 = off (default ${DEFAULT-VALUE}).")
+    @Option(names = "--top-p", defaultValue = "0.95", paramLabel = "P", description = "Nucleus filtering as the reference runner does; 1 = off (default: ${DEFAULT-VALUE}).")
     float topP;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed: the same seed gives the same output (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "N", description = "Random seed: the same seed gives the same output (default: ${DEFAULT-VALUE}).")
     long seed;
-
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "SentencePiece model; default: the one the manifest names.")
-    Path tokenizerFile;
 
     @Option(names = "--bos", description = "Prepend the BOS token to the prompt (the reference runner does not).")
     boolean bos;
 
-    @Option(names = "--threads", description = "Worker threads for the matrix products (default: all processors).")
-    Integer threads;
+    @Option(names = "--show-ids", description = "After the text, print the prompt's and the generated token ids (stderr).")
+    boolean showIds;
+
+    @Mixin
+    TokenizerOption tokenizer;
+
+    @Mixin
+    ThreadsOption threads;
+
+    @Mixin
+    QuietOption quiet;
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isDirectory(modelDir)) {
-            throw new BadInputException("MODEL_DIR " + modelDir + ": no such directory");
-        }
         if (maxTokens < 0) {
             throw new BadInputException("--max-tokens must be >= 0, got " + maxTokens);
         }
@@ -78,24 +85,28 @@ public final class RunCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (ShardedModel weights = ShardedModel.open(modelDir)) {
-            SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(resolveTokenizer(weights));
+        long t0 = System.nanoTime();
+        try (ShardedModel weights = ModelDirs.open(modelDir, "MODEL_DIR")) {
+            Path tokenizerFile = resolveTokenizer(weights);
+            SentencePieceTokenizer tok = SentencePieceTokenizer.load(tokenizerFile);
             int vocab = weights.config().vocabSize();
-            if (tokenizer.vocabSize() != vocab) {
-                throw new BadInputException("tokenizer " + resolveTokenizer(weights) + " has " + tokenizer.vocabSize()
+            if (tok.vocabSize() != vocab) {
+                throw new BadInputException("tokenizer " + tokenizerFile + " has " + tok.vocabSize()
                         + " pieces but the model's vocab_size is " + vocab);
             }
-            int[] promptIds = tokenizer.encode(prompt);
+            int[] promptIds = tok.encode(prompt);
             if (bos) {
-                promptIds = prepend(tokenizer.bosId(), promptIds);
+                promptIds = prepend(tok.bosId(), promptIds);
             }
             if (promptIds.length == 0) {
                 throw new BadInputException("--prompt: the prompt encodes to no tokens; give some text or --bos");
             }
-            RuntimeOptions options = threads == null ? RuntimeOptions.defaults() : RuntimeOptions.defaults().withThreads(threads);
+            RuntimeOptions options = RuntimeOptions.defaults().withThreads(threads.resolve()).withWarmUp(false);
             try (GrokModel model = new GrokModel(weights, options); Session session = model.newSession()) {
-                StreamingDecoder text = new StreamingDecoder(tokenizer, promptIds);
-                out.print(tokenizer.decode(promptIds));
+                long loadNanos = System.nanoTime() - t0;
+                long warmNanos = model.warmUp();
+                StreamingDecoder text = new StreamingDecoder(tok, promptIds);
+                out.print(tok.decode(promptIds));
                 out.flush();
                 int eos = weights.config().eosToken();
                 Generator.Result r = Generator.generate(session, promptIds, maxTokens, sampler, eos, id -> {
@@ -104,20 +115,34 @@ public final class RunCommand implements Callable<Integer> {
                 });
                 out.println(text.flush());
                 out.flush();
-                err.println(String.format(Locale.ROOT,
-                        "prompt: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.2f tokens/s); generated %d, stop: %s",
-                        promptIds.length, r.prefillNanos() / 1e9, r.promptTokensPerSecond(),
-                        r.decodeSteps(), r.decodeNanos() / 1e9, r.decodeTokensPerSecond(),
-                        r.generated().length, r.stop().name().toLowerCase(Locale.ROOT)));
+                if (showIds) {
+                    err.println("prompt ids: " + ids(r.prompt()));
+                    err.println("generated ids: " + ids(r.generated()));
+                }
+                if (!quiet.quiet()) {
+                    err.println(String.format(Locale.ROOT,
+                            "load %.2f s; warm-up %.2f s; prompt: %d tokens in %.3f s (%.1f tokens/s); "
+                                    + "generation: %d tokens in %.3f s (%.2f tokens/s); stop: %s",
+                            loadNanos / 1e9, warmNanos / 1e9,
+                            promptIds.length, r.prefillNanos() / 1e9, r.promptTokensPerSecond(),
+                            r.decodeSteps(), r.decodeNanos() / 1e9, r.decodeTokensPerSecond(),
+                            r.stop().name().toLowerCase(Locale.ROOT)));
+                }
                 err.flush();
             }
         }
         return ExitCodes.OK;
     }
 
+    private static String ids(int[] ids) {
+        StringBuilder b = new StringBuilder();
+        for (int id : ids) b.append(b.isEmpty() ? "" : " ").append(id);
+        return b.toString();
+    }
+
     private Path resolveTokenizer(ShardedModel weights) throws BadInputException {
-        if (tokenizerFile != null) {
-            return tokenizerFile;
+        if (tokenizer.file() != null) {
+            return tokenizer.file();
         }
         String name = weights.manifest().tokenizer();
         if (name == null || name.isBlank()) {

@@ -11,10 +11,14 @@ import grokkit.verify.GoldenSet;
 import grokkit.verify.LogitSource;
 import grokkit.verify.LogitsDirSource;
 import grokkit.verify.Report;
+import grokkit.verify.ReportContext;
+import grokkit.shard.Manifest;
+import grokkit.shard.TensorRecord;
 import grokkit.verify.Thresholds;
 import grokkit.verify.VerifyResult;
 import grokkit.verify.Verifier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -33,9 +37,11 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-                "Run a converted model on every golden prompt (or read precomputed logits) and compare with the golden logits:",
-                "max/RMS |Δlogit|, cosine, KL(golden||ours) mean/median/p99/max, same top-1, top-5 overlap, Δp, PPL ratio.",
-                "Exit code: 0 all thresholds pass, 1 a threshold fails, 2 bad input. Format and defaults: docs/GOLDEN.md."})
+                "Compare a converted model's logits with golden logits of the JAX reference, with pass/fail bounds.",
+                "Runs the model on every golden prompt (or reads precomputed logits) and reports max/RMS |Δlogit|, cosine,",
+                "KL(golden||ours) mean/median/p99/max, same top-1, top-5 overlap, Δp and the perplexity ratio.",
+                "Exit code: 0 every bound passes, 1 a bound fails, 2 bad input. Golden format: docs/GOLDEN.md."},
+        footerHeading = "%n")
 public final class VerifyCommand implements Callable<Integer> {
 
     /**
@@ -104,10 +110,10 @@ public final class VerifyCommand implements Callable<Integer> {
             description = "Threshold family: lossless, q8 or int4. Default: from the model manifest; lossless for --logits-dir.")
     String encoding;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Write all metrics as JSON.")
-    Path json;
+    @Mixin
+    JsonOutputOption json;
 
-    @Option(names = "--report", paramLabel = "DIR", description = "Write report.md, kl-per-position.png and result.json.")
+    @Option(names = "--report", paramLabel = "DIR", description = "Write report.md, kl-per-position.png and result.json into DIR.")
     Path report;
 
     @Option(names = "--max-abs-diff", paramLabel = "X|off", description = "Bound on max |Δlogit|.")
@@ -128,11 +134,37 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--min-top5", paramLabel = "X|off", description = "Bound on the mean top-5 overlap (0..1).")
     String minTop5;
 
-    @Option(names = "--quiet", description = "No per-prompt progress lines on stderr.")
-    boolean quiet;
+    @Mixin
+    QuietOption quiet;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Runtime worker threads (default: all processors).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
+
+    /** The bounds' defaults per threshold family, generated from {@link Thresholds#defaults} for the help footer. */
+    static String[] defaultsFooter() {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        lines.add("Default bounds by threshold family (f32 goldens; \"off\" = not checked; a flag overrides one bound):");
+        lines.add(String.format(java.util.Locale.ROOT, "  %-9s %-15s %-11s %-10s %-9s %-9s %s", "family", "--max-abs-diff", "--min-top1",
+                "--max-mean-kl", "--max-p99-kl", "--max-kl", "--min-top5"));
+        for (Thresholds.Family f : Thresholds.Family.values()) {
+            Thresholds t = Thresholds.defaults(f, "f32");
+            lines.add(String.format(java.util.Locale.ROOT, "  %-9s %-15s %-11s %-13s %-12s %-9s %s", f.label(), b(t.maxAbsDiff()), b(t.minSameTop1()),
+                    b(t.maxMeanKl()), b(t.maxP99Kl()), b(t.maxMaxKl()), b(t.minTop5Overlap())));
+        }
+        Thresholds bf = Thresholds.defaults(Thresholds.Family.LOSSLESS, "bf16");
+        lines.add("  --mode bf16, lossless: --max-abs-diff " + b(bf.maxAbsDiff()) + ", --min-top1 " + b(bf.minSameTop1())
+                + ", --max-mean-kl " + b(bf.maxMeanKl()) + ", --max-p99-kl " + b(bf.maxP99Kl()) + "; the reasons: docs/GOLDEN.md.");
+        lines.add("");
+        lines.add("Examples:");
+        lines.add("  grok verify grok-1-int8 --golden golden/ --report report/");
+        lines.add("  grok verify grok-1-int4 --golden golden/ --json - | jq .overall.kl_mean      (schema: docs/SCHEMAS.md)");
+        lines.add("  grok verify --logits-dir ours/ --golden golden/ --max-mean-kl 0.01");
+        return lines.toArray(String[]::new);
+    }
+
+    private static String b(Double v) {
+        return v == null ? "off" : Report.num(v);
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -141,13 +173,12 @@ public final class VerifyCommand implements Callable<Integer> {
         if ((modelDir == null) == (logitsDir == null)) {
             throw new BadInputException("give either MODEL_DIR or --logits-dir DIR (exactly one)");
         }
-        // Check the outputs before a possibly hours-long run, not after it.
-        if (json != null && java.nio.file.Files.isDirectory(json)) {
-            throw new BadInputException("--json " + json + ": is a directory, expected a file name");
-        }
+        // With --json - stdout is the JSON document alone; the human-readable summary goes to stderr.
+        PrintWriter human = json.toStdout() ? err : out;
         if (report != null && java.nio.file.Files.exists(report) && !java.nio.file.Files.isDirectory(report)) {
             throw new BadInputException("--report " + report + ": exists and is not a directory");
         }
+        if (json.given() && !json.toStdout()) grokkit.io.OutputFiles.checkReplaceable(json.file(), "--json");
         GoldenSet set = GoldenSet.read(golden);
         set.requireMode(mode);
 
@@ -161,11 +192,7 @@ public final class VerifyCommand implements Callable<Integer> {
                 sourceName = "logits " + logitsDir;
                 family = Thresholds.Family.LOSSLESS;
             } else {
-                RuntimeOptions options = RuntimeOptions.defaults();
-                if (threads != null) {
-                    if (threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);
-                    options = options.withThreads(threads);
-                }
+                RuntimeOptions options = RuntimeOptions.defaults().withThreads(threads.resolve());
                 opened = modelOpener.open(modelDir, options);
                 if (opened.config() != null) set.requireSameModel(opened.config(), "MODEL_DIR " + modelDir);
                 source = opened.source();
@@ -181,22 +208,55 @@ public final class VerifyCommand implements Callable<Integer> {
             }
             Thresholds th = thresholds(Thresholds.defaults(family, mode));
             VerifyResult r = Verifier.verify(set, mode, source, sourceName, th, line -> {
-                if (!quiet) {
+                if (!quiet.quiet()) {
                     err.println("verify: " + line);
                     err.flush();
                 }
             });
-            out.print(Report.terminal(r));
-            out.flush();
-            if (json != null) Report.writeJson(r, json);
+            human.print(Report.terminal(r));
+            human.flush();
+            ReportContext ctx = context();
+            if (json.given()) {
+                if (json.toStdout()) json.write(r.toJson(ctx), out);
+                else Report.writeJson(r, json.file(), ctx);
+            }
             if (report != null) {
-                Report.writeReportDir(r, report);
-                out.println("report: " + report.resolve(Report.MARKDOWN));
-                out.flush();
+                Report.writeReportDir(r, report, ctx);
+                human.println("report: " + report.resolve(Report.MARKDOWN));
+                human.flush();
             }
             return r.passed() ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
         } finally {
             if (opened != null && opened.resources() != null) opened.resources().close();
+        }
+    }
+
+    /** What the report names besides the metrics: the model, its encodings and size, the build, the date and the command. */
+    private ReportContext context() {
+        String date = java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC).withNano(0).toString();
+        String command = "grok " + String.join(" ", spec.root().commandLine().getParseResult() == null ? java.util.List.of()
+                : spec.root().commandLine().getParseResult().originalArgs());
+        if (modelDir == null || !java.nio.file.Files.isRegularFile(modelDir.resolve(Manifest.FILE_NAME)))
+            return new ReportContext(logitsDir != null ? logitsDir.getFileName() + " (precomputed logits)" : null,
+                    java.util.List.of(), -1, Double.NaN, VersionInfo.describe(), date, command);
+        try {
+            Manifest m = Manifest.read(modelDir);
+            java.util.TreeSet<String> encodings = new java.util.TreeSet<>();
+            long bytes = 0, matrixBytes = 0, weights = 0;
+            for (TensorRecord t : m.tensors()) {
+                long b = t.weights().length() + (t.scales() == null ? 0 : t.scales().length());
+                bytes += b;
+                if (t.in() > 0 && t.out() > 0) {
+                    encodings.add(t.encoding().name() + (t.encoding().groupSize() > 0 ? ":" + t.encoding().groupSize() + ":" + t.encoding().scaleType() : ""));
+                    matrixBytes += b;
+                    weights += (long) t.in() * t.out();
+                }
+            }
+            Path name = modelDir.toAbsolutePath().normalize().getFileName();
+            return new ReportContext(name == null ? modelDir.toString() : name.toString(), java.util.List.copyOf(encodings), bytes,
+                    weights == 0 ? Double.NaN : 8.0 * matrixBytes / weights, VersionInfo.describe(), date, command);
+        } catch (IOException e) {
+            return new ReportContext(modelDir.toString(), java.util.List.of(), -1, Double.NaN, VersionInfo.describe(), date, command);
         }
     }
 

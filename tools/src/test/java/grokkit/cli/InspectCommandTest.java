@@ -87,7 +87,8 @@ class InspectCommandTest {
         Result r = grok("inspect", ckpt.toString(), "--model-config", configFile.toString(), "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode doc = JSON.readTree(r.out());
-        assertThat(fieldNames(doc)).containsExactly("config", "tensors", "total_params", "total_bytes");
+        assertThat(fieldNames(doc)).containsExactly("schema_version", "config", "tensors", "total_params", "total_bytes");
+        assertThat(doc.get("schema_version").asInt()).isEqualTo(InspectCommand.SCHEMA_VERSION);
         assertThat(fieldNames(doc.get("config"))).containsExactlyElementsOf(ModelConfig.FIELDS);
         assertThat(doc.get("config").get("num_layers").asInt()).isEqualTo(11);
         assertThat(doc.get("config").get("key_size").asInt()).isEqualTo(8);
@@ -140,7 +141,7 @@ class InspectCommandTest {
 
     static void assertBadInput(Path dir, String... messageParts) throws IOException {
         List<String> before = listing(dir.getParent());
-        Result r = grok("inspect", dir.toString());
+        Result r = grok("inspect", dir.toString(), "--infer-config"); // no config: the file checks come first
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).startsWith("grok inspect: error: ").contains(messageParts);

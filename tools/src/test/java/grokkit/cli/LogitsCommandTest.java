@@ -113,4 +113,24 @@ class LogitsCommandTest {
         assertThat(out).doesNotExist();
     }
 
+    @Test
+    void everyBatchSizeAndThreadCountWritesTheSameBytes(@TempDir Path tmp) throws Exception {
+        Path model = convert(fixture("tiny-np2-p5"), tmp.resolve("model"));
+        String tokens = "5,17,99,3,8,1,200,45,6,7,9,11,13,17,19,23,29,31,37";
+        byte[] ref = null;
+        for (String[] opts : new String[][] {{}, {"--batch", "1"}, {"--batch", "7"}, {"--batch", "16"}, {"--batch", "19", "--threads", "3"},
+                {"--threads", "1"}, {"--threads", "8", "--batch", "2"}}) {
+            Path out = tmp.resolve("l" + String.join("", opts) + ".npy");
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("logits", model.toString(), "--tokens", tokens, "--out", out.toString()));
+            args.addAll(java.util.List.of(opts));
+            StringWriter err = new StringWriter();
+            assertThat(run(err, args.toArray(String[]::new))).as(err.toString()).isZero();
+            byte[] got = Files.readAllBytes(out);
+            if (ref == null) ref = got;
+            else assertThat(got).as("logits with %s", String.join(" ", opts)).isEqualTo(ref);
+        }
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "logits", model.toString(), "--tokens", "5", "--out", tmp.resolve("x.npy").toString(), "--batch", "0")).isEqualTo(2);
+        assertThat(err.toString()).contains("--batch");
+    }
 }

@@ -41,7 +41,7 @@ class RunCommandTest {
         assertThat(a.code()).as(a.err()).isZero();
         assertThat(a.out()).startsWith("The quick brown fox").isEqualTo(b.out());
         assertThat(c.out()).isNotEqualTo(a.out());
-        assertThat(a.err()).containsPattern("prompt: \\d+ tokens in [\\d.]+ s \\([\\d.]+ tokens/s\\); decode: \\d+ tokens")
+        assertThat(a.err()).containsPattern("prompt: \\d+ tokens in [\\d.]+ s \\([\\d.]+ tokens/s\\); generation: \\d+ tokens")
                 .contains("stop: ");
     }
 

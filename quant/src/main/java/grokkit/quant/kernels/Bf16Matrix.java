@@ -34,16 +34,16 @@ final class Bf16Matrix extends SegmentMatrix {
     @Override
     public void matvec(float[] x, float[] y, int from, int to) {
         checkMatvec(x, y, from, to);
+        float[] lanes = new float[4 * L];
         int o = from;
-        for (; o + 4 <= to; o += 4) rows4(x, y, o);
-        for (; o < to; o++) y[o] = row(x, o);
+        for (; o + 4 <= to; o += 4) rows4(x, y, o, lanes);
+        for (; o < to; o++) y[o] = row(x, o, lanes);
     }
 
-    private void rows4(float[] x, float[] y, int o) {
+    private void rows4(float[] x, float[] y, int o, float[] lanes) {
         long r0 = o * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (int bound = F.loopBound(in); i < bound; i += L) {
+        for (int i = 0, bound = vectorFeatures(); i < bound; i += L) {
             FloatVector xv = FloatVector.fromArray(F, x, i);
             long d = 2L * i;
             a0 = load(r0 + d).fma(xv, a0);
@@ -51,27 +51,34 @@ final class Bf16Matrix extends SegmentMatrix {
             a2 = load(r2 + d).fma(xv, a2);
             a3 = load(r3 + d).fma(xv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; i < in; i++) {
-            long d = 2L * i;
-            s0 += x[i] * scalar(r0 + d);
-            s1 += x[i] * scalar(r1 + d);
-            s2 += x[i] * scalar(r2 + d);
-            s3 += x[i] * scalar(r3 + d);
-        }
-        y[o] = s0; y[o + 1] = s1; y[o + 2] = s2; y[o + 3] = s3;
+        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
+        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
     }
 
-    private float row(float[] x, int o) {
+    private float row(float[] x, int o, float[] lanes) {
         long r = o * rowBytes;
         FloatVector a = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(in); i < bound; i += L) {
+        for (int i = 0, bound = vectorFeatures(); i < bound; i += L) {
             a = load(r + 2L * i).fma(FloatVector.fromArray(F, x, i), a);
         }
-        float s = a.reduceLanes(VectorOperators.ADD);
-        for (; i < in; i++) s += x[i] * scalar(r + 2L * i);
+        a.intoArray(lanes, 0);
+        return finish(o, tree(lanes, 0), x, null);
+    }
+
+    @Override int vectorFeatures() { return F.loopBound(in); }
+    @Override int featureGroup() { return 0; }
+
+    @Override
+    void featureWeights(int o, int f0, int f1, float[] dst, int off) {
+        dequantizeRange(o, f0, f1, dst, off);
+    }
+
+    /** The inputs past the last whole vector, added one by one after the tree. */
+    @Override
+    float finish(int o, float lanes, float[] x, float[] prepared) {
+        long r = o * rowBytes;
+        float s = lanes;
+        for (int i = vectorFeatures(); i < in; i++) s += x[i] * scalar(r + 2L * i);
         return s;
     }
 

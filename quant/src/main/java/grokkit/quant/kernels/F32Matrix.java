@@ -2,7 +2,6 @@ package grokkit.quant.kernels;
 
 import grokkit.quant.EncodingSpec;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
@@ -18,16 +17,16 @@ final class F32Matrix extends SegmentMatrix {
     @Override
     public void matvec(float[] x, float[] y, int from, int to) {
         checkMatvec(x, y, from, to);
+        float[] lanes = new float[4 * L];
         int o = from;
-        for (; o + 4 <= to; o += 4) rows4(x, y, o);
-        for (; o < to; o++) y[o] = row(x, o);
+        for (; o + 4 <= to; o += 4) rows4(x, y, o, lanes);
+        for (; o < to; o++) y[o] = row(x, o, lanes);
     }
 
-    private void rows4(float[] x, float[] y, int o) {
+    private void rows4(float[] x, float[] y, int o, float[] lanes) {
         long r0 = o * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (int bound = F.loopBound(in); i < bound; i += L) {
+        for (int i = 0, bound = vectorFeatures(); i < bound; i += L) {
             FloatVector xv = FloatVector.fromArray(F, x, i);
             long d = 4L * i;
             a0 = FloatVector.fromMemorySegment(F, weights, r0 + d, LE).fma(xv, a0);
@@ -35,27 +34,34 @@ final class F32Matrix extends SegmentMatrix {
             a2 = FloatVector.fromMemorySegment(F, weights, r2 + d, LE).fma(xv, a2);
             a3 = FloatVector.fromMemorySegment(F, weights, r3 + d, LE).fma(xv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; i < in; i++) {
-            long d = 4L * i;
-            s0 += x[i] * weights.get(LE_FLOAT, r0 + d);
-            s1 += x[i] * weights.get(LE_FLOAT, r1 + d);
-            s2 += x[i] * weights.get(LE_FLOAT, r2 + d);
-            s3 += x[i] * weights.get(LE_FLOAT, r3 + d);
-        }
-        y[o] = s0; y[o + 1] = s1; y[o + 2] = s2; y[o + 3] = s3;
+        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
+        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
     }
 
-    private float row(float[] x, int o) {
+    private float row(float[] x, int o, float[] lanes) {
         long r = o * rowBytes;
         FloatVector a = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(in); i < bound; i += L) {
+        for (int i = 0, bound = vectorFeatures(); i < bound; i += L) {
             a = FloatVector.fromMemorySegment(F, weights, r + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a);
         }
-        float s = a.reduceLanes(VectorOperators.ADD);
-        for (; i < in; i++) s += x[i] * weights.get(LE_FLOAT, r + 4L * i);
+        a.intoArray(lanes, 0);
+        return finish(o, tree(lanes, 0), x, null);
+    }
+
+    @Override int vectorFeatures() { return F.loopBound(in); }
+    @Override int featureGroup() { return 0; }
+
+    @Override
+    void featureWeights(int o, int f0, int f1, float[] dst, int off) {
+        dequantizeRange(o, f0, f1, dst, off);
+    }
+
+    /** The inputs past the last whole vector, added one by one after the tree. */
+    @Override
+    float finish(int o, float lanes, float[] x, float[] prepared) {
+        long r = o * rowBytes;
+        float s = lanes;
+        for (int i = vectorFeatures(); i < in; i++) s += x[i] * weights.get(LE_FLOAT, r + 4L * i);
         return s;
     }
 

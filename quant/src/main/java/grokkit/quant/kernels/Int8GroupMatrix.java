@@ -65,6 +65,7 @@ final class Int8GroupMatrix extends SegmentMatrix {
         checkMatvec(x, y, from, to);
         int o = from;
         int vectorsPerGroup = group == groupVec ? group / L : 0;
+        float[] lanes = new float[8 * L];
         if (vectorsPerGroup >= 4 && vectorsPerGroup % 2 == 0) {
             // Eight rows in flight keep more cache misses outstanding: ~12% more of the read
             // bandwidth on 6144→32768 than four rows (69% vs 61% of the streaming probe).
@@ -72,32 +73,32 @@ final class Int8GroupMatrix extends SegmentMatrix {
             float[] sc = new float[8 * groups];
             for (int s = rowStride; s >= 1; s >>= 1) {
                 for (; o + 8 * s <= to; o += 8 * s) {
-                    for (int p = 0; p < s; p++) rows8Flat(x, y, o + p, s, sc);
+                    for (int p = 0; p < s; p++) rows8Flat(x, y, o + p, s, sc, lanes);
                 }
             }
-            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o, sc);
+            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o, sc, lanes);
         } else if (vectorsPerGroup == 2) {
             float[] sc = new float[4 * groups];
             for (int s = rowStride; s >= 1; s >>= 1) {
                 for (; o + 4 * s <= to; o += 4 * s) {
-                    for (int p = 0; p < s; p++) rows4x2(x, y, o + p, s, sc);
+                    for (int p = 0; p < s; p++) rows4x2(x, y, o + p, s, sc, lanes);
                 }
             }
         } else if (vectorsPerGroup > 0 && vectorsPerGroup % 2 == 0) {
             float[] sc = new float[4 * groups];
-            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o, sc);
+            for (; o + 4 <= to; o += 4) rows4Pairs(x, y, o, sc, lanes);
         } else {
-            for (; o + 4 <= to; o += 4) rows4(x, y, o);
+            for (; o + 4 <= to; o += 4) rows4(x, y, o, lanes);
         }
-        for (; o < to; o++) y[o] = row(x, o);
+        for (; o < to; o++) y[o] = row(x, o, lanes);
     }
 
-    private void rows4(float[] x, float[] y, int o) {
+    /** Four rows, any group size: per group, whole vectors (the scalar group tails are in {@link #finish}). */
+    private void rows4(float[] x, float[] y, int o, float[] lanes) {
         long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
         long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        for (int g = 0; g < groups; g++) {
+        for (int g = 0; g < groups && groupVec > 0; g++) {
             int i0 = g * group;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             for (int j = 0; j < groupVec; j += L) {
@@ -108,26 +109,17 @@ final class Int8GroupMatrix extends SegmentMatrix {
                 s2 = load(r2 + i).fma(xv, s2);
                 s3 = load(r3 + i).fma(xv, s3);
             }
-            float k0 = scale(c0 + g), k1 = scale(c1 + g), k2 = scale(c2 + g), k3 = scale(c3 + g);
-            a0 = s0.fma(FloatVector.broadcast(F, k0), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, k1), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, k2), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, k3), a3);
-            if (groupVec < group) {
-                float u0 = 0, u1 = 0, u2 = 0, u3 = 0;
-                for (int i = i0 + groupVec; i < i0 + group; i++) {
-                    u0 += x[i] * weights.get(BYTE, r0 + i);
-                    u1 += x[i] * weights.get(BYTE, r1 + i);
-                    u2 += x[i] * weights.get(BYTE, r2 + i);
-                    u3 += x[i] * weights.get(BYTE, r3 + i);
-                }
-                t0 += k0 * u0; t1 += k1 * u1; t2 += k2 * u2; t3 += k3 * u3;
-            }
+            a0 = s0.fma(FloatVector.broadcast(F, scale(c0 + g)), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, scale(c1 + g)), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
         }
-        y[o] = a0.reduceLanes(VectorOperators.ADD) + t0;
-        y[o + 1] = a1.reduceLanes(VectorOperators.ADD) + t1;
-        y[o + 2] = a2.reduceLanes(VectorOperators.ADD) + t2;
-        y[o + 3] = a3.reduceLanes(VectorOperators.ADD) + t3;
+        store4(a0, a1, a2, a3, lanes);
+        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
+    }
+
+    private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] lanes) {
+        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
     }
 
     /**
@@ -135,32 +127,31 @@ final class Int8GroupMatrix extends SegmentMatrix {
      * compiles a nested loop of 2 trips poorly; this runs ~3× faster than {@link #rows4} there.
      * Rows o, o+s, o+2s, o+3s (s: {@link #rowStride}).
      */
-    private void rows4x2(float[] x, float[] y, int o, int s, float[] sc) {
+    private void rows4x2(float[] x, float[] y, int o, int s, float[] sc, float[] lanes) {
         long st = (long) s * in;
         long r0 = (long) o * in, r1 = r0 + st, r2 = r1 + st, r3 = r2 + st;
         decodeRowScales(o, s, 4, sc);
         int c0 = 0, c1 = groups, c2 = 2 * groups, c3 = 3 * groups;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         for (int g = 0, i = 0; g < groups; g++, i += 2 * L) {
             FloatVector x0 = FloatVector.fromArray(F, x, i);
             FloatVector x1 = FloatVector.fromArray(F, x, i + L);
-            FloatVector s0 = load(r0 + i).mul(x0);
+            FloatVector s0 = load(r0 + i).fma(x0, zero);
             s0 = load(r0 + i + L).fma(x1, s0);
-            FloatVector s1 = load(r1 + i).mul(x0);
+            FloatVector s1 = load(r1 + i).fma(x0, zero);
             s1 = load(r1 + i + L).fma(x1, s1);
-            FloatVector s2 = load(r2 + i).mul(x0);
+            FloatVector s2 = load(r2 + i).fma(x0, zero);
             s2 = load(r2 + i + L).fma(x1, s2);
-            FloatVector s3 = load(r3 + i).mul(x0);
+            FloatVector s3 = load(r3 + i).fma(x0, zero);
             s3 = load(r3 + i + L).fma(x1, s3);
             a0 = s0.fma(FloatVector.broadcast(F, sc[c0 + g]), a0);
             a1 = s1.fma(FloatVector.broadcast(F, sc[c1 + g]), a1);
             a2 = s2.fma(FloatVector.broadcast(F, sc[c2 + g]), a2);
             a3 = s3.fma(FloatVector.broadcast(F, sc[c3 + g]), a3);
         }
-        y[o] = a0.reduceLanes(VectorOperators.ADD);
-        y[o + s] = a1.reduceLanes(VectorOperators.ADD);
-        y[o + 2 * s] = a2.reduceLanes(VectorOperators.ADD);
-        y[o + 3 * s] = a3.reduceLanes(VectorOperators.ADD);
+        store4(a0, a1, a2, a3, lanes);
+        for (int r = 0; r < 4; r++) y[o + r * s] = finish(o + r * s, tree(lanes, r * L), x, null);
     }
 
     /** Scales of rows o, o+s, …, o+(n−1)s, row after row, into {@code sc[0, n·groups)}. */
@@ -181,7 +172,7 @@ final class Int8GroupMatrix extends SegmentMatrix {
      * predictable branch compiles better than a nested loop of few trips, and stays small
      * enough for C2 to inline every Vector API call (fully unrolled bodies for G = 128 do not).
      */
-    private void rows4Pairs(float[] x, float[] y, int o, float[] sc) {
+    private void rows4Pairs(float[] x, float[] y, int o, float[] sc, float[] lanes) {
         long r0 = (long) o * in, r1 = r0 + in, r2 = r1 + in, r3 = r2 + in;
         decodeScales((long) o * groups, 4 * groups, sc, bf16Scales);
         int c0 = 0, c1 = groups, c2 = 2 * groups, c3 = 3 * groups;
@@ -206,10 +197,8 @@ final class Int8GroupMatrix extends SegmentMatrix {
                 left = group;
             }
         }
-        y[o] = a0.reduceLanes(VectorOperators.ADD);
-        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
-        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
-        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+        store4(a0, a1, a2, a3, lanes);
+        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, null);
     }
 
     /** L int8 weights at {@code off} of a row slice, as floats. */
@@ -226,7 +215,7 @@ final class Int8GroupMatrix extends SegmentMatrix {
      * C2 drop most per-load bounds checks and register spills: 8–40% faster hot (L2) than
      * long offsets into the whole region.
      */
-    private void rows8Flat(float[] x, float[] y, int o, int s, float[] sc) {
+    private void rows8Flat(float[] x, float[] y, int o, int s, float[] sc, float[] lanes) {
         long r0 = (long) o * in, st = (long) s * in;
         MemorySegment m0 = weights.asSlice(r0, in), m1 = weights.asSlice(r0 + st, in), m2 = weights.asSlice(r0 + 2 * st, in), m3 = weights.asSlice(r0 + 3 * st, in);
         MemorySegment m4 = weights.asSlice(r0 + 4 * st, in), m5 = weights.asSlice(r0 + 5 * st, in), m6 = weights.asSlice(r0 + 6 * st, in), m7 = weights.asSlice(r0 + 7 * st, in);
@@ -259,31 +248,60 @@ final class Int8GroupMatrix extends SegmentMatrix {
                 left = perGroup;
             }
         }
-        y[o] = a0.reduceLanes(VectorOperators.ADD);
-        y[o + s] = a1.reduceLanes(VectorOperators.ADD);
-        y[o + 2 * s] = a2.reduceLanes(VectorOperators.ADD);
-        y[o + 3 * s] = a3.reduceLanes(VectorOperators.ADD);
-        y[o + 4 * s] = a4.reduceLanes(VectorOperators.ADD);
-        y[o + 5 * s] = a5.reduceLanes(VectorOperators.ADD);
-        y[o + 6 * s] = a6.reduceLanes(VectorOperators.ADD);
-        y[o + 7 * s] = a7.reduceLanes(VectorOperators.ADD);
+        store4(a0, a1, a2, a3, lanes);
+        a4.intoArray(lanes, 4 * L); a5.intoArray(lanes, 5 * L); a6.intoArray(lanes, 6 * L); a7.intoArray(lanes, 7 * L);
+        for (int r = 0; r < 8; r++) y[o + r * s] = finish(o + r * s, tree(lanes, r * L), x, null);
     }
 
-    private float row(float[] x, int o) {
+    private float row(float[] x, int o, float[] lanes) {
         long r = (long) o * in, c = (long) o * groups;
         FloatVector a = FloatVector.zero(F);
-        float t = 0;
-        for (int g = 0; g < groups; g++) {
+        for (int g = 0; g < groups && groupVec > 0; g++) {
             int i0 = g * group;
             FloatVector s = FloatVector.zero(F);
             for (int j = 0; j < groupVec; j += L) s = load(r + i0 + j).fma(FloatVector.fromArray(F, x, i0 + j), s);
-            float k = scale(c + g);
-            a = s.fma(FloatVector.broadcast(F, k), a);
-            float u = 0;
-            for (int i = i0 + groupVec; i < i0 + group; i++) u += x[i] * weights.get(BYTE, r + i);
-            t += k * u;
+            a = s.fma(FloatVector.broadcast(F, scale(c + g)), a);
         }
-        return a.reduceLanes(VectorOperators.ADD) + t;
+        a.intoArray(lanes, 0);
+        return finish(o, tree(lanes, 0), x, null);
+    }
+
+    // Features: the whole-vector part of each group, groups in order (all inputs when G is a multiple of L).
+    @Override int vectorFeatures() { return groups * groupVec; }
+    @Override int featureGroup() { return groupVec; }
+    @Override boolean featuresAreInputs() { return groupVec == group; }
+
+    @Override
+    void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
+        for (int f = f0; f < f1; f++) dst[off + f - f0] = x[f / groupVec * group + f % groupVec];
+    }
+
+    @Override
+    void featureWeights(int o, int f0, int f1, float[] dst, int off) {
+        long r = (long) o * in;
+        for (int f = f0; f < f1; f += L) {
+            int i = groupVec == group ? f : f / groupVec * group + f % groupVec; // f and groupVec are multiples of L
+            load(r + i).intoArray(dst, off + f - f0);
+        }
+    }
+
+    @Override
+    void groupScales(int o, int g0, int g1, float[] dst, int off) {
+        decodeScales((long) o * groups + g0, g1 - g0, dst, off, bf16Scales);
+    }
+
+    /** Each group's inputs past its whole vectors: {@code Σ_g scale_g · (Σ x·q in order)}, added to the tree sum. */
+    @Override
+    float finish(int o, float lanes, float[] x, float[] prepared) {
+        if (groupVec == group) return lanes;
+        long r = (long) o * in, c = (long) o * groups;
+        float t = 0;
+        for (int g = 0; g < groups; g++) {
+            float u = 0;
+            for (int i = g * group + groupVec; i < (g + 1) * group; i++) u += x[i] * weights.get(BYTE, r + i);
+            t += scale(c + g) * u;
+        }
+        return lanes + t;
     }
 
     @Override

@@ -95,29 +95,36 @@ final class Q4Matrix extends SegmentMatrix {
         }
     }
 
+    /** Whether the decode uses the xa/xb form (half-groups of whole vectors); else per group, raw x. */
+    private boolean flat() {
+        return half == halfVec;
+    }
+
     @Override
     public void matvec(float[] x, float[] y, int from, int to) {
         checkMatvec(x, y, from, to);
         if (from == to) return;
         float[] xs = groupSums(x);
+        float[] lanes = new float[4 * L];
         int o = from;
-        if (half == halfVec) {
+        if (flat()) {
             float[] xa = new float[in / 2], xb = new float[in / 2];
             splitX(x, xa, xb);
             float[] sc = new float[4 * groups];
-            for (; o + 4 <= to; o += 4) rows4Flat(xa, xb, xs, y, o, sc);
+            for (; o + 4 <= to; o += 4) rows4Flat(xa, xb, xs, y, o, sc, lanes);
+            for (; o < to; o++) y[o] = rowFlat(xa, xb, xs, o, sc, lanes);
         } else {
-            for (; o + 4 <= to; o += 4) rows4(x, xs, y, o);
+            for (; o + 4 <= to; o += 4) rows4(x, xs, y, o, lanes);
+            for (; o < to; o++) y[o] = row(x, xs, o, lanes);
         }
-        for (; o < to; o++) y[o] = row(x, xs, o);
     }
 
     /**
-     * Four rows, half-groups of whole vectors (G = 32, 64, 128 with 16 lanes): one flat,
+     * Four rows, half-groups of whole vectors (G = 16, 32, 64, 128 with 8 lanes): one flat,
      * int-counted loop over byte vectors that applies the scales at group boundaries. (A nested
      * loop of 1-4 trips compiles poorly; a long-counted loop kept failing loop predicates.)
      */
-    private void rows4Flat(float[] xa, float[] xb, float[] xs, float[] y, int o, float[] sc) {
+    private void rows4Flat(float[] xa, float[] xb, float[] xs, float[] y, int o, float[] sc, float[] lanes) {
         long r0 = o * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
         decodeScales((long) o * groups, 4 * groups, sc, bf16Scales);
         int k1 = groups, k2 = 2 * groups, k3 = 3 * groups;
@@ -144,10 +151,35 @@ final class Q4Matrix extends SegmentMatrix {
                 left = perGroup;
             }
         }
-        y[o] = a0.reduceLanes(VectorOperators.ADD) - 8 * dot(sc, 0, xs, groups);
-        y[o + 1] = a1.reduceLanes(VectorOperators.ADD) - 8 * dot(sc, k1, xs, groups);
-        y[o + 2] = a2.reduceLanes(VectorOperators.ADD) - 8 * dot(sc, k2, xs, groups);
-        y[o + 3] = a3.reduceLanes(VectorOperators.ADD) - 8 * dot(sc, k3, xs, groups);
+        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
+        for (int r = 0; r < 4; r++) y[o + r] = flatFinish(tree(lanes, r * L), sc, r * groups, xs);
+    }
+
+    /** One row of {@link #rows4Flat}, same order. */
+    private float rowFlat(float[] xa, float[] xb, float[] xs, int o, float[] sc, float[] lanes) {
+        long r = o * rowBytes;
+        decodeScales((long) o * groups, groups, sc, bf16Scales);
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a = zero, s = zero;
+        int perGroup = half / L, left = perGroup, g = 0;
+        for (int v = 0, n = (int) (rowBytes / L); v < n; v++) {
+            int p = v * L;
+            IntVector u = bytes(r + p);
+            s = low(u).fma(FloatVector.fromArray(F, xa, p), whole(u).fma(FloatVector.fromArray(F, xb, p), s));
+            if (--left == 0) {
+                a = s.fma(FloatVector.broadcast(F, sc[g]), a);
+                s = zero;
+                g++;
+                left = perGroup;
+            }
+        }
+        a.intoArray(lanes, 0);
+        return flatFinish(tree(lanes, 0), sc, 0, xs);
+    }
+
+    /** The flat form's offset: tree sum − 8·Σ_g scale_g·Σx_g (scalar, in group order). */
+    private float flatFinish(float lanes, float[] sc, int off, float[] xs) {
+        return lanes - 8 * dot(sc, off, xs, groups);
     }
 
     /** Σ a[off + i]·b[i] for i in [0, n), scalar (per row, not per weight). */
@@ -157,14 +189,12 @@ final class Q4Matrix extends SegmentMatrix {
         return s;
     }
 
-    /** Four rows, any even group size: per group, whole vectors then a scalar tail. */
-    private void rows4(float[] x, float[] xs, float[] y, int o) {
+    /** Four rows, any even group size: per group, whole vectors (the nibble tails and −8·Σx are in {@link #finish}). */
+    private void rows4(float[] x, float[] xs, float[] y, int o, float[] lanes) {
         long r0 = o * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
         long c0 = (long) o * groups, c1 = c0 + groups, c2 = c1 + groups, c3 = c2 + groups;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        // Scalar parts: nibble tails minus 8·Σx, times the group's scale.
-        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        for (int g = 0; g < groups; g++) {
+        for (int g = 0; g < groups && halfVec > 0; g++) {
             int i0 = g * group;
             long b = (long) g * half;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
@@ -178,26 +208,13 @@ final class Q4Matrix extends SegmentMatrix {
                 s2 = high(q2).fma(xh, low(q2).fma(xl, s2));
                 s3 = high(q3).fma(xh, low(q3).fma(xl, s3));
             }
-            float k0 = scale(c0 + g), k1 = scale(c1 + g), k2 = scale(c2 + g), k3 = scale(c3 + g);
-            a0 = s0.fma(FloatVector.broadcast(F, k0), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, k1), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, k2), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, k3), a3);
-            float u0 = -8 * xs[g], u1 = u0, u2 = u0, u3 = u0;
-            for (int j = halfVec; j < half; j++) {
-                float xl = x[i0 + j], xh = x[i0 + half + j];
-                long d = b + j;
-                u0 += nib(r0 + d, xl, xh);
-                u1 += nib(r1 + d, xl, xh);
-                u2 += nib(r2 + d, xl, xh);
-                u3 += nib(r3 + d, xl, xh);
-            }
-            t0 += k0 * u0; t1 += k1 * u1; t2 += k2 * u2; t3 += k3 * u3;
+            a0 = s0.fma(FloatVector.broadcast(F, scale(c0 + g)), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, scale(c1 + g)), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, scale(c2 + g)), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, scale(c3 + g)), a3);
         }
-        y[o] = a0.reduceLanes(VectorOperators.ADD) + t0;
-        y[o + 1] = a1.reduceLanes(VectorOperators.ADD) + t1;
-        y[o + 2] = a2.reduceLanes(VectorOperators.ADD) + t2;
-        y[o + 3] = a3.reduceLanes(VectorOperators.ADD) + t3;
+        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
+        for (int r = 0; r < 4; r++) y[o + r] = finish(o + r, tree(lanes, r * L), x, xs);
     }
 
     /** Unsigned nibbles of the byte at {@code off} times the two inputs they feed. */
@@ -206,11 +223,10 @@ final class Q4Matrix extends SegmentMatrix {
         return (v & 0x0F) * xl + ((v >> 4) & 0x0F) * xh;
     }
 
-    private float row(float[] x, float[] xs, int o) {
+    private float row(float[] x, float[] xs, int o, float[] lanes) {
         long r = o * rowBytes, c = (long) o * groups;
         FloatVector a = FloatVector.zero(F);
-        float t = 0;
-        for (int g = 0; g < groups; g++) {
+        for (int g = 0; g < groups && halfVec > 0; g++) {
             int i0 = g * group;
             long b = r + (long) g * half;
             FloatVector s = FloatVector.zero(F);
@@ -218,13 +234,85 @@ final class Q4Matrix extends SegmentMatrix {
                 IntVector q = bytes(b + j);
                 s = high(q).fma(FloatVector.fromArray(F, x, i0 + half + j), low(q).fma(FloatVector.fromArray(F, x, i0 + j), s));
             }
-            float k = scale(c + g);
-            a = s.fma(FloatVector.broadcast(F, k), a);
+            a = s.fma(FloatVector.broadcast(F, scale(c + g)), a);
+        }
+        a.intoArray(lanes, 0);
+        return finish(o, tree(lanes, 0), x, xs);
+    }
+
+    // Features. Flat form: per 8 bytes p.. of a row, 8 × (u, x[j+G/2]/16) then 8 × (lo, x[j] − x[j+G/2]/16).
+    // Per-group form: per 8 bytes of a half-group's whole vectors, 8 × (lo, x[j]) then 8 × (hi, x[j+G/2]).
+    @Override int vectorFeatures() { return flat() ? in : groups * 2 * halfVec; }
+    @Override int featureGroup() { return flat() ? group : 2 * halfVec; }
+    @Override boolean featuresAreInputs() { return false; }
+
+    @Override
+    void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
+        for (int f = f0; f < f1; f++) {
+            int step = f / (2 * L), second = (f / L) & 1, lane = f % L;
+            float v;
+            if (flat()) {
+                int p = step * L + lane, i = p / half * group + p % half;
+                float hi = x[i + half] * 0.0625f;
+                v = second == 0 ? hi : x[i] - hi;
+            } else {
+                int perGroup = halfVec / L, g = step / perGroup, j = step % perGroup * L + lane;
+                v = x[g * group + j + (second == 0 ? 0 : half)];
+            }
+            dst[off + f - f0] = v;
+        }
+    }
+
+    @Override
+    void featureWeights(int o, int f0, int f1, float[] dst, int off) {
+        long r = o * rowBytes;
+        for (int f = f0; f < f1; f += 2 * L) {
+            int step = f / (2 * L), d = off + f - f0;
+            IntVector u;
+            if (flat()) {
+                u = bytes(r + (long) step * L);
+                whole(u).intoArray(dst, d);
+                low(u).intoArray(dst, d + L);
+            } else {
+                int perGroup = halfVec / L, g = step / perGroup;
+                u = bytes(r + (long) g * half + (long) (step % perGroup) * L);
+                low(u).intoArray(dst, d);
+                high(u).intoArray(dst, d + L);
+            }
+        }
+    }
+
+    @Override
+    void groupScales(int o, int g0, int g1, float[] dst, int off) {
+        decodeScales((long) o * groups + g0, g1 - g0, dst, off, bf16Scales);
+    }
+
+    @Override
+    float[] prepare(float[] x) {
+        return groupSums(x);
+    }
+
+    /**
+     * Flat form: −8·Σ scale·Σx. Per-group form: Σ_g scale_g · (−8·Σx_g + the nibble pairs past
+     * the whole vectors, in order), added to the tree sum.
+     */
+    @Override
+    float finish(int o, float lanes, float[] x, float[] xs) {
+        long r = o * rowBytes, c = (long) o * groups;
+        if (flat()) {
+            float s = 0;
+            for (int g = 0; g < groups; g++) s += scale(c + g) * xs[g];
+            return lanes - 8 * s;
+        }
+        float t = 0;
+        for (int g = 0; g < groups; g++) {
+            int i0 = g * group;
+            long b = r + (long) g * half;
             float u = -8 * xs[g];
             for (int j = halfVec; j < half; j++) u += nib(b + j, x[i0 + j], x[i0 + half + j]);
-            t += k * u;
+            t += scale(c + g) * u;
         }
-        return a.reduceLanes(VectorOperators.ADD) + t;
+        return lanes + t;
     }
 
     @Override

@@ -27,31 +27,15 @@ import java.util.Objects;
  */
 public final class Q4NlMatrix extends SegmentMatrix {
     /** 16 bytes per load: one full shuffle table's worth of codes. */
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
-    /** At least 256-bit floats: 16 widened bytes fill 16/L float vectors (2 with AVX2, 1 with AVX-512). */
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
-            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_256;
-    private static final int L = F.length();
-    private static final int PARTS = Math.max(1, 16 / L);
-    private static final ByteVector TABLE = ByteVector.fromArray(B, Q4Nl.levels(), 0);
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** 16 widened bytes fill 16/L float vectors (L = 8: two). */
+    private static final int PARTS = 16 / L;
+    private static final ByteVector TABLE = ByteVector.fromArray(B16, Q4Nl.levels(), 0);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final float[] LEVEL = new float[16];
-    /** L bytes per load, zero-extended to L int lanes (the multi-row path, L = 16 only). */
-    private static final VectorSpecies<Byte> BL = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 8));
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape());
-    /**
-     * The 16 levels as float bits in one int vector: a code vector selects its levels with one
-     * lane permute ({@code vpermd}), no int→float conversion. Only with 16 int lanes (AVX-512).
-     */
-    private static final IntVector LEVEL_BITS;
-    /** Whether the one-permute level lookup (and the multi-row decode loop) is available. */
-    static final boolean PERMUTE = L == 16;
 
     static {
         for (int c = 0; c < 16; c++) LEVEL[c] = Q4Nl.level(c);
-        int[] bits = new int[L];
-        for (int c = 0; c < L; c++) bits[c] = Float.floatToRawIntBits(c < 16 ? LEVEL[c] : 0f);
-        LEVEL_BITS = IntVector.fromArray(I, bits, 0);
     }
 
     private final int group;
@@ -119,114 +103,93 @@ public final class Q4NlMatrix extends SegmentMatrix {
         if (y.length < to) throw new IllegalArgumentException("y has " + y.length + " elements, need at least " + to + " for " + this);
         if (from == to) return;
         float[] xc = scaleInput(x);
-        int o = from;
-        if (PERMUTE && half % L == 0 && fullGroups > 0) {
-            // Short rows are visited page-strided, as in Int8GroupMatrix (see its rowStride).
-            float[] sc = new float[4 * groups];
-            int stride = rowBytes >= Int8GroupMatrix.PAGE ? 1 : Int8GroupMatrix.rowStride((int) rowBytes);
-            for (int s = stride; s >= 1; s >>= 1) {
-                for (; o + 4 * s <= to; o += 4 * s) {
-                    for (int p = 0; p < s; p++) rows4(xc, y, o + p, s, sc);
-                }
-            }
-        }
-        for (; o < to; o++) y[o] = row(xc, o);
-    }
-
-    /** The levels of the low nibbles: {@code selectFrom} wraps indices mod 16, which is the mask. */
-    private static FloatVector lowLevels(IntVector u) {
-        return u.selectFrom(LEVEL_BITS).reinterpretAsFloats();
-    }
-
-    /** The levels of the high nibbles ({@code u >>> 4} is already below 16; the API still masks). */
-    private static FloatVector highLevels(IntVector u) {
-        return u.lanewise(VectorOperators.LSHR, 4).selectFrom(LEVEL_BITS).reinterpretAsFloats();
-    }
-
-    /** L bytes at {@code off} of {@code m}, zero-extended to int lanes (a code pair {@code lo + 16·hi} per lane). */
-    private static IntVector codes(MemorySegment m, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(BL, m, off, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+        float[] lanes = new float[L];
+        for (int o = from; o < to; o++) y[o] = row(xc, o, lanes);
     }
 
     /**
-     * Four rows o, o+s, o+2s, o+3s over the full groups, one flat int-counted loop over 16-byte vectors (32
-     * weights per row, x read in place) that applies the group scales at group boundaries (see
-     * docs/KERNELS.md on why flat); a ragged last group is added by the scalar path. Each row is
-     * read through its own slice with int offsets below the loop bound, which lets C2 drop
-     * most per-load bounds checks and spills (~10% faster hot than offsets into the whole region).
+     * One row: per 16 bytes of a full group, the levels of both nibbles by byte shuffle, widened
+     * to floats in two parts of 8; per part the low nibbles' products, then the high ones'.
      */
-    private void rows4(float[] xc, float[] y, int o, int s, float[] sc) {
-        for (int r = 0; r < 4; r++) {
-            long c = (long) (o + r * s) * groups;
-            for (int g = 0; g < groups; g++) sc[r * groups + g] = scale(c + g);
-        }
-        int k1 = groups, k2 = 2 * groups, k3 = 3 * groups;
-        int n = fullGroups * (half / L);
-        long len = (long) n * L;
-        MemorySegment m0 = weights.asSlice(o * rowBytes, len), m1 = weights.asSlice((o + s) * rowBytes, len);
-        MemorySegment m2 = weights.asSlice((o + 2 * s) * rowBytes, len), m3 = weights.asSlice((o + 3 * s) * rowBytes, len);
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
-        int perGroup = half / L, left = perGroup, g = 0;
-        for (int v = 0; v < n; v++) {
-            int p = v * L, i = p + g * half; // byte p of the row holds inputs i (low) and i + G/2 (high)
-            FloatVector l = FloatVector.fromArray(F, xc, i);
-            FloatVector h = FloatVector.fromArray(F, xc, i + half);
-            IntVector u0 = codes(m0, p), u1 = codes(m1, p), u2 = codes(m2, p), u3 = codes(m3, p);
-            s0 = lowLevels(u0).fma(l, highLevels(u0).fma(h, s0));
-            s1 = lowLevels(u1).fma(l, highLevels(u1).fma(h, s1));
-            s2 = lowLevels(u2).fma(l, highLevels(u2).fma(h, s2));
-            s3 = lowLevels(u3).fma(l, highLevels(u3).fma(h, s3));
-            if (--left == 0) {
-                a0 = s0.fma(FloatVector.broadcast(F, sc[g]), a0);
-                a1 = s1.fma(FloatVector.broadcast(F, sc[k1 + g]), a1);
-                a2 = s2.fma(FloatVector.broadcast(F, sc[k2 + g]), a2);
-                a3 = s3.fma(FloatVector.broadcast(F, sc[k3 + g]), a3);
-                s0 = zero; s1 = zero; s2 = zero; s3 = zero;
-                g++;
-                left = perGroup;
-            }
-        }
-        y[o] = a0.reduceLanes(VectorOperators.ADD) + tail(xc, o, sc, 0);
-        y[o + s] = a1.reduceLanes(VectorOperators.ADD) + tail(xc, o + s, sc, k1);
-        y[o + 2 * s] = a2.reduceLanes(VectorOperators.ADD) + tail(xc, o + 2 * s, sc, k2);
-        y[o + 3 * s] = a3.reduceLanes(VectorOperators.ADD) + tail(xc, o + 3 * s, sc, k3);
-    }
-
-    /** The ragged last group of row o, if any (scalar). */
-    private float tail(float[] x, int o, float[] sc, int k) {
-        float t = 0;
-        for (int g = fullGroups; g < groups; g++) t += sc[k + g] * groupDotScalar(x, o * rowBytes + (long) g * half, g * group);
-        return t;
-    }
-
-    private float row(float[] x, int o) {
+    private float row(float[] x, int o, float[] lanes) {
         long r = o * rowBytes, c = (long) o * groups;
-        int g = 0;
         FloatVector acc = FloatVector.zero(F);
-        if (vector) {
-            for (; g < fullGroups; g++) {
-                int i0 = g * group;
-                long b = r + (long) g * half;
-                FloatVector s = FloatVector.zero(F);
-                for (int j = 0; j < half; j += 16) {
-                    ByteVector q = ByteVector.fromMemorySegment(B, weights, b + j, LE);
-                    ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
-                    for (int p = 0; p < PARTS; p++) {
-                        FloatVector wl = (FloatVector) lo.convertShape(VectorOperators.B2F, F, p);
-                        FloatVector wh = (FloatVector) hi.convertShape(VectorOperators.B2F, F, p);
-                        s = wl.fma(FloatVector.fromArray(F, x, i0 + j + p * L), s);
-                        s = wh.fma(FloatVector.fromArray(F, x, i0 + half + j + p * L), s);
-                    }
+        for (int g = 0, n = vectorFeatures() / group; g < n; g++) {
+            int i0 = g * group;
+            long b = r + (long) g * half;
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < half; j += 16) {
+                ByteVector q = ByteVector.fromMemorySegment(B16, weights, b + j, LE);
+                ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
+                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector wl = (FloatVector) lo.convertShape(VectorOperators.B2F, F, p);
+                    FloatVector wh = (FloatVector) hi.convertShape(VectorOperators.B2F, F, p);
+                    s = wl.fma(FloatVector.fromArray(F, x, i0 + j + p * L), s);
+                    s = wh.fma(FloatVector.fromArray(F, x, i0 + half + j + p * L), s);
                 }
-                acc = s.fma(FloatVector.broadcast(F, scale(c + g)), acc);
+            }
+            acc = s.fma(FloatVector.broadcast(F, scale(c + g)), acc);
+        }
+        acc.intoArray(lanes, 0);
+        return finish(o, tree(lanes, 0), null, x);
+    }
+
+    // Features (x' = x∘c): per 16 bytes j of a full group, 8 × (level lo, x'[j..]), 8 × (level hi,
+    // x'[j+G/2..]), then the same for bytes j+8..j+15. Ragged or odd-sized groups are in finish.
+    @Override int vectorFeatures() { return vector ? fullGroups * group : 0; }
+    @Override int featureGroup() { return group; }
+    @Override boolean featuresAreInputs() { return false; }
+
+    /** Input index of feature f (f below {@link #vectorFeatures}). */
+    private int featureInput(int f) {
+        int g = f / group, w = f % group, j = w / 32 * 16 + (w / 16 % 2) * 8 + w % 8;
+        return g * group + j + ((w / 8) % 2 == 1 ? half : 0);
+    }
+
+    @Override
+    void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
+        for (int f = f0; f < f1; f++) {
+            int i = featureInput(f);
+            dst[off + f - f0] = x[i] * channel[i];
+        }
+    }
+
+    @Override
+    void featureWeights(int o, int f0, int f1, float[] dst, int off) {
+        long r = o * rowBytes;
+        for (int f = f0; f < f1; f += 32) { // f0, f1 are multiples of G, itself a multiple of 32
+            int g = f / group, w = f % group;
+            ByteVector q = ByteVector.fromMemorySegment(B16, weights, r + (long) g * half + w / 2, LE);
+            ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
+            ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
+            int d = off + f - f0;
+            for (int p = 0; p < PARTS; p++) {
+                ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).intoArray(dst, d + 2 * p * L);
+                ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).intoArray(dst, d + (2 * p + 1) * L);
             }
         }
+    }
+
+    @Override
+    void groupScales(int o, int g0, int g1, float[] dst, int off) {
+        long c = (long) o * groups;
+        for (int g = g0; g < g1; g++) dst[off + g - g0] = scale(c + g);
+    }
+
+    /** x∘c, which {@link #finish} needs when some groups are scalar. */
+    @Override
+    float[] prepare(float[] x) {
+        return vectorFeatures() == groups * group ? null : scaleInput(x).clone();
+    }
+
+    /** The groups past the vector ones (a ragged last group, or all when G/2 is not a multiple of 16): Σ scale·(Σ level·x∘c). */
+    @Override
+    float finish(int o, float lanes, float[] x, float[] xc) {
+        long r = o * rowBytes, c = (long) o * groups;
         float t = 0;
-        for (; g < groups; g++) t += scale(c + g) * groupDotScalar(x, r + (long) g * half, g * group);
-        return acc.reduceLanes(VectorOperators.ADD) + t;
+        for (int g = vectorFeatures() / group; g < groups; g++) t += scale(c + g) * groupDotScalar(xc, r + (long) g * half, g * group);
+        return lanes + t;
     }
 
     /** Σ level·x over one group's present inputs (unscaled). */
@@ -262,7 +225,7 @@ public final class Q4NlMatrix extends SegmentMatrix {
                 long b = r + (long) g * half;
                 int i0 = g * group;
                 for (int j = 0; j < half; j += 16) {
-                    ByteVector q = ByteVector.fromMemorySegment(B, weights, b + j, LE);
+                    ByteVector q = ByteVector.fromMemorySegment(B16, weights, b + j, LE);
                     ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
                     ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
                     for (int p = 0; p < PARTS; p++) {

@@ -13,6 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -25,26 +26,33 @@ import java.util.Objects;
  */
 abstract class SegmentMatrix implements WeightMatrix {
     /**
-     * Float lanes per vector: the machine's preferred shape, but at least 256 bits so that the
-     * matching byte vector (one byte per float lane) is a legal shape (≥ 64 bits).
+     * Float lanes per vector: always 8 (256 bits), whatever the hardware. The lanes are the
+     * logical partial sums of the fixed accumulation order (docs/KERNELS.md, "Fixed order"), so
+     * the same bits come out of AVX2 and AVX-512 machines, of the interpreter and of C2. (With
+     * {@code -XX:MaxVectorSize=16} the species is not intrinsified and runs slowly, with the
+     * same bits.)
      */
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
-            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     static final int L = F.length();
     /** One byte per float lane: a load of L int8 weights widens to exactly one float vector. */
-    static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 8));
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
     /** One short per float lane, for bf16 weights. */
-    static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 16));
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
     /** Int lanes of the float shape, for bf16 → float bit manipulation. */
-    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape());
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
 
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
-    /** Input floats per prefill tile: 4 rows × 1024 floats = 16 KB of dequantized weights stay in L1. */
+    /** Features per prefill tile: 4 rows × 1024 floats = 16 KB of weights stay in L1. */
     static final int MATMUL_CHUNK = 1024;
+    /**
+     * Floats of lane state (two 8-lane vectors per token and output) a prefill call keeps for a
+     * block of output rows: 512 KB, about one L2.
+     */
+    static final int STATE_FLOATS = 1 << 17;
 
     final EncodingSpec spec;
     final MemorySegment weights;
@@ -71,10 +79,61 @@ abstract class SegmentMatrix implements WeightMatrix {
                 + "[in=" + in + ", out=" + out + "]";
     }
 
+    // ---- The fixed accumulation order (docs/KERNELS.md, "Fixed order") ----------------------
+    //
+    // Every kernel computes output o as: a sequence of *features* f in [0, vectorFeatures())
+    // (an encoding-defined arrangement of weight × input pairs, in the order its decode loop
+    // visits them), taken L at a time: lane l of partial sum s gets fma(w'[f], x'[f], s) for
+    // f ≡ l mod L in increasing f. Scaled encodings split the features into groups of
+    // featureGroup(); at each group's end the lanes fold into a second lane vector
+    // a = fma(s, scale, a) and s restarts at +0. Then tree(a) (or tree(s) unscaled), and
+    // finish() adds the encoding's scalar part (tails, offsets) in a fixed scalar order.
+    // Decode (matvec), prefill (matmul) and FixedOrder.reference all follow it exactly.
+
+    /** Features per row summed in lanes: a multiple of L (0: everything is in {@link #finish}). */
+    abstract int vectorFeatures();
+
+    /** Features per scale group (a multiple of L dividing {@link #vectorFeatures}), or 0 for unscaled weights. */
+    abstract int featureGroup();
+
+    /** Whether feature f's input is x[f] itself (else {@link #inputFeatures} arranges them). */
+    boolean featuresAreInputs() { return true; }
+
+    /** x' for features [f0, f1) into dst[off ..). Only called when {@link #featuresAreInputs} is false. */
+    void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
+        throw new UnsupportedOperationException();
+    }
+
+    /** Unscaled weights w' of row o for features [f0, f1) (f0, f1 multiples of L) into dst[off ..). */
+    abstract void featureWeights(int o, int f0, int f1, float[] dst, int off);
+
+    /** Scales of row o for feature groups [g0, g1) into dst[off ..). */
+    void groupScales(int o, int g0, int g1, float[] dst, int off) {}
+
+    /** Per-input precomputation {@link #finish} needs (e.g. group sums of x), or null. Once per token and call. */
+    float[] prepare(float[] x) { return null; }
+
+    /** Output o from the lanes' tree sum: adds the encoding's scalar part in its fixed order. */
+    abstract float finish(int o, float lanes, float[] x, float[] prepared);
+
+    /** The fixed lane tree: ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). */
+    static float tree(float[] a, int off) {
+        return ((a[off] + a[off + 1]) + (a[off + 2] + a[off + 3])) + ((a[off + 4] + a[off + 5]) + (a[off + 6] + a[off + 7]));
+    }
+
+    /** x' of one token over all features (x itself when features are inputs). */
+    final float[] allInputFeatures(float[] x) {
+        if (featuresAreInputs()) return x;
+        float[] f = new float[vectorFeatures()];
+        if (f.length > 0) inputFeatures(x, 0, f.length, f, 0);
+        return f;
+    }
+
     /**
      * Dequantized weights {@code W[k, o]} for {@code k} in {@code [k0, k1)} into
      * {@code dst[off .. off + k1 - k0)}. {@code k0} is a multiple of {@link #chunkAlignment()}
-     * and {@code k1} is too, or equals {@code in}.
+     * and {@code k1} is too, or equals {@code in}. (Not used by the products: they follow the
+     * feature order above. Kept for column reads and tests.)
      */
     abstract void dequantizeRange(int o, int k0, int k1, float[] dst, int off);
 
@@ -100,7 +159,11 @@ abstract class SegmentMatrix implements WeightMatrix {
      * a non-inlined vector op boxes).
      */
     final void decodeScales(long first, int count, float[] dst, boolean bf16) {
-        for (int i = 0; i < count; i++) dst[i] = decodeScale(scales.get(LE_SHORT, 2 * (first + i)), bf16);
+        decodeScales(first, count, dst, 0, bf16);
+    }
+
+    final void decodeScales(long first, int count, float[] dst, int off, boolean bf16) {
+        for (int i = 0; i < count; i++) dst[off + i] = decodeScale(scales.get(LE_SHORT, 2 * (first + i)), bf16);
     }
 
     static float bf16ToFloat(short bits) {
@@ -108,10 +171,14 @@ abstract class SegmentMatrix implements WeightMatrix {
     }
 
     /**
-     * Prefill: {@code y[t][o] = Σ_k x[t][k]·W[k,o]}. Loops over input chunks of
-     * {@link #MATMUL_CHUNK} (so x's chunk, T×4 KB, stays in L2), then over blocks of four output
-     * rows, dequantizes the 4×chunk weight tile once into an L1 scratch and multiplies it with
-     * all T rows in 4×4 register blocks (16 vector accumulators, 8 loads per 16 FMAs).
+     * Prefill: {@code y[t][o] = Σ_k x[t][k]·W[k,o]}, each output summed in exactly the order of
+     * the matrix-vector kernel (the fixed order above), so a token's outputs do not depend on
+     * the other tokens of the call. Output rows go in blocks whose lane state (s and a per token
+     * and row) fits {@link #STATE_FLOATS}; within a block, per chunk of {@link #MATMUL_CHUNK}
+     * features, each 4-row tile of unscaled weights is decoded once into an L1 scratch and
+     * multiplied with the tokens two at a time (8 lane accumulators, 6 loads per 8 FMAs: fits
+     * AVX2's 16 registers), folding group scales at group ends. The lanes carry across chunks;
+     * the tree sum and {@link #finish} come at the block's end.
      */
     @Override
     public void matmul(float[][] x, float[][] y, int from, int to) {
@@ -124,92 +191,129 @@ abstract class SegmentMatrix implements WeightMatrix {
             return;
         }
         for (int t = 0; t < tokens; t++) checkMatvec(x[t], y[t], from, to);
-        int align = chunkAlignment();
-        int kc = Math.max(align, MATMUL_CHUNK / align * align);
+        float[][] prepared = new float[tokens][];
+        for (int t = 0; t < tokens; t++) prepared[t] = prepare(x[t]);
+        int nf = vectorFeatures();
+        if (nf == 0) {
+            for (int t = 0; t < tokens; t++) for (int o = from; o < to; o++) y[t][o] = finish(o, 0f, x[t], prepared[t]);
+            return;
+        }
+        float[][] xf = new float[tokens][];
+        for (int t = 0; t < tokens; t++) xf[t] = allInputFeatures(x[t]);
+        int gf = featureGroup();
+        int kc = Math.min(nf, gf == 0 || gf >= MATMUL_CHUNK ? MATMUL_CHUNK : MATMUL_CHUNK / gf * gf);
+        int perGroup = gf / L;
+        int blockRows = Math.min(to - from, Math.max(4, STATE_FLOATS / (16 * tokens) / 4 * 4));
         float[] tile = new float[4 * kc];
-        float[] sums = new float[16];
-        for (int k0 = 0; k0 < in; k0 += kc) {
-            int k1 = Math.min(in, k0 + kc), len = k1 - k0, vec = F.loopBound(len);
-            boolean first = k0 == 0;
-            for (int o = from; o < to; o += 4) {
-                int rows = Math.min(4, to - o);
-                for (int r = 0; r < rows; r++) dequantizeRange(o + r, k0, k1, tile, r * kc);
-                int t = 0;
-                if (rows == 4) {
-                    for (; t + 4 <= tokens; t += 4) {
-                        tile4x4(x[t], x[t + 1], x[t + 2], x[t + 3], k0, vec, tile, kc, sums);
-                        store4x4(x, y, t, o, k0, vec, len, tile, kc, sums, first);
-                    }
-                }
-                for (; t < tokens; t++) {
+        float[] sc = new float[4 * (gf == 0 ? 1 : kc / gf + 2)];
+        float[] st = new float[16 * tokens * blockRows];
+        int lanes = gf == 0 ? 0 : 8;
+        for (int b0 = from; b0 < to; b0 += blockRows) {
+            int b1 = Math.min(to, b0 + blockRows);
+            Arrays.fill(st, 0f);
+            for (int f0 = 0; f0 < nf; f0 += kc) {
+                int f1 = Math.min(nf, f0 + kc), steps = (f1 - f0) / L;
+                int g0 = gf == 0 ? 0 : f0 / gf, gc = gf == 0 ? 0 : (f1 + gf - 1) / gf - g0;
+                int left = gf == 0 ? Integer.MAX_VALUE : (gf - f0 % gf) / L;
+                for (int o = b0; o < b1; o += 4) {
+                    int rows = Math.min(4, b1 - o), r0 = o - b0;
                     for (int r = 0; r < rows; r++) {
-                        float d = dot(x[t], k0, tile, r * kc, len);
-                        y[t][o + r] = first ? d : y[t][o + r] + d;
+                        featureWeights(o + r, f0, f1, tile, r * kc);
+                        if (gf > 0) groupScales(o + r, g0, g0 + gc, sc, r * gc);
+                    }
+                    int t = 0;
+                    if (rows == 4) {
+                        for (; t + 2 <= tokens; t += 2) {
+                            tile2x4(xf[t], xf[t + 1], f0, tile, kc, steps, st, 16 * (t * blockRows + r0),
+                                    16 * ((t + 1) * blockRows + r0), sc, gc, left, perGroup);
+                        }
+                    }
+                    for (; t < tokens; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            row1(xf[t], f0, tile, r * kc, steps, st, 16 * (t * blockRows + r0 + r), sc, r * gc, left, perGroup);
+                        }
                     }
                 }
             }
-        }
-    }
-
-    /** Adds the scalar tails [vec, len) to the 16 tile sums and stores them into y. */
-    private static void store4x4(float[][] x, float[][] y, int t, int o, int k0, int vec, int len, float[] w, int kc,
-                                 float[] sums, boolean first) {
-        for (int q = 0; q < 4; q++) {
-            float[] xq = x[t + q];
-            float[] yq = y[t + q];
-            for (int r = 0; r < 4; r++) {
-                float v = sums[4 * q + r];
-                for (int k = vec; k < len; k++) v += xq[k0 + k] * w[r * kc + k];
-                yq[o + r] = first ? v : yq[o + r] + v;
+            for (int t = 0; t < tokens; t++) {
+                for (int o = b0; o < b1; o++) y[t][o] = finish(o, tree(st, 16 * (t * blockRows + o - b0) + lanes), x[t], prepared[t]);
             }
         }
     }
 
-    /** Σ a[ao + i]·b[bo + i] for i in [0, len). */
+    /**
+     * Two tokens × four rows over {@code steps} vectors of one chunk: lane sums s (state
+     * {@code st[p + 16r]}) and, at group ends ({@code left} counts down the vectors to the next
+     * one), the fold into a ({@code st[p + 16r + 8]}) with row r's scale {@code sc[r·gc + g]}.
+     */
+    private static void tile2x4(float[] x0, float[] x1, int xo, float[] w, int kc, int steps, float[] st, int p0, int p1,
+                                float[] sc, int gc, int left, int perGroup) {
+        FloatVector s00 = FloatVector.fromArray(F, st, p0), s01 = FloatVector.fromArray(F, st, p0 + 16);
+        FloatVector s02 = FloatVector.fromArray(F, st, p0 + 32), s03 = FloatVector.fromArray(F, st, p0 + 48);
+        FloatVector s10 = FloatVector.fromArray(F, st, p1), s11 = FloatVector.fromArray(F, st, p1 + 16);
+        FloatVector s12 = FloatVector.fromArray(F, st, p1 + 32), s13 = FloatVector.fromArray(F, st, p1 + 48);
+        FloatVector zero = FloatVector.zero(F);
+        int w1 = kc, w2 = 2 * kc, w3 = 3 * kc, g = 0;
+        for (int v = 0; v < steps; v++) {
+            int i = v * L;
+            FloatVector r0 = FloatVector.fromArray(F, w, i);
+            FloatVector r1 = FloatVector.fromArray(F, w, w1 + i);
+            FloatVector r2 = FloatVector.fromArray(F, w, w2 + i);
+            FloatVector r3 = FloatVector.fromArray(F, w, w3 + i);
+            FloatVector a = FloatVector.fromArray(F, x0, xo + i);
+            s00 = r0.fma(a, s00); s01 = r1.fma(a, s01); s02 = r2.fma(a, s02); s03 = r3.fma(a, s03);
+            FloatVector b = FloatVector.fromArray(F, x1, xo + i);
+            s10 = r0.fma(b, s10); s11 = r1.fma(b, s11); s12 = r2.fma(b, s12); s13 = r3.fma(b, s13);
+            if (--left == 0) {
+                FloatVector k0 = FloatVector.broadcast(F, sc[g]), k1 = FloatVector.broadcast(F, sc[gc + g]);
+                FloatVector k2 = FloatVector.broadcast(F, sc[2 * gc + g]), k3 = FloatVector.broadcast(F, sc[3 * gc + g]);
+                s00.fma(k0, FloatVector.fromArray(F, st, p0 + 8)).intoArray(st, p0 + 8);
+                s01.fma(k1, FloatVector.fromArray(F, st, p0 + 24)).intoArray(st, p0 + 24);
+                s02.fma(k2, FloatVector.fromArray(F, st, p0 + 40)).intoArray(st, p0 + 40);
+                s03.fma(k3, FloatVector.fromArray(F, st, p0 + 56)).intoArray(st, p0 + 56);
+                s10.fma(k0, FloatVector.fromArray(F, st, p1 + 8)).intoArray(st, p1 + 8);
+                s11.fma(k1, FloatVector.fromArray(F, st, p1 + 24)).intoArray(st, p1 + 24);
+                s12.fma(k2, FloatVector.fromArray(F, st, p1 + 40)).intoArray(st, p1 + 40);
+                s13.fma(k3, FloatVector.fromArray(F, st, p1 + 56)).intoArray(st, p1 + 56);
+                s00 = zero; s01 = zero; s02 = zero; s03 = zero;
+                s10 = zero; s11 = zero; s12 = zero; s13 = zero;
+                g++;
+                left = perGroup;
+            }
+        }
+        s00.intoArray(st, p0); s01.intoArray(st, p0 + 16); s02.intoArray(st, p0 + 32); s03.intoArray(st, p0 + 48);
+        s10.intoArray(st, p1); s11.intoArray(st, p1 + 16); s12.intoArray(st, p1 + 32); s13.intoArray(st, p1 + 48);
+    }
+
+    /** One token × one row: {@link #tile2x4}'s order for a single lane state at {@code st[p]}, scales at {@code sc[so + g]}. */
+    private static void row1(float[] x, int xo, float[] w, int wo, int steps, float[] st, int p, float[] sc, int so,
+                             int left, int perGroup) {
+        FloatVector s = FloatVector.fromArray(F, st, p);
+        int g = 0;
+        for (int v = 0; v < steps; v++) {
+            int i = v * L;
+            s = FloatVector.fromArray(F, w, wo + i).fma(FloatVector.fromArray(F, x, xo + i), s);
+            if (--left == 0) {
+                s.fma(FloatVector.broadcast(F, sc[so + g]), FloatVector.fromArray(F, st, p + 8)).intoArray(st, p + 8);
+                s = FloatVector.zero(F);
+                g++;
+                left = perGroup;
+            }
+        }
+        s.intoArray(st, p);
+    }
+
+    /** Σ a[ao + i]·b[bo + i] for i in [0, len): lanes, then the fixed tree, then the scalar tail in order. */
     static float dot(float[] a, int ao, float[] b, int bo, int len) {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (int bound = F.loopBound(len); i < bound; i += L) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float[] lanes = new float[L];
+        acc.intoArray(lanes, 0);
+        float s = tree(lanes, 0);
         for (; i < len; i++) s += a[ao + i] * b[bo + i];
         return s;
-    }
-
-    /**
-     * Four tokens × four output rows over the whole vectors {@code [0, vec)} of one input chunk;
-     * w holds the 4 dequantized rows at stride kc. The 16 sums go to {@code sums[4·token + row]}.
-     * Nothing else happens here: tails and stores live in {@link #store4x4}, so this loop
-     * compiles to 8 loads and 16 FMAs per step with no checks left inside.
-     */
-    private static void tile4x4(float[] x0, float[] x1, float[] x2, float[] x3, int k0, int vec, float[] w, int kc, float[] sums) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int w1 = kc, w2 = 2 * kc, w3 = 3 * kc;
-        for (int i = 0; i < vec; i += L) {
-            FloatVector r0 = FloatVector.fromArray(F, w, i);
-            FloatVector r1 = FloatVector.fromArray(F, w, w1 + i);
-            FloatVector r2 = FloatVector.fromArray(F, w, w2 + i);
-            FloatVector r3 = FloatVector.fromArray(F, w, w3 + i);
-            FloatVector v = FloatVector.fromArray(F, x0, k0 + i);
-            a00 = r0.fma(v, a00); a01 = r1.fma(v, a01); a02 = r2.fma(v, a02); a03 = r3.fma(v, a03);
-            v = FloatVector.fromArray(F, x1, k0 + i);
-            a10 = r0.fma(v, a10); a11 = r1.fma(v, a11); a12 = r2.fma(v, a12); a13 = r3.fma(v, a13);
-            v = FloatVector.fromArray(F, x2, k0 + i);
-            a20 = r0.fma(v, a20); a21 = r1.fma(v, a21); a22 = r2.fma(v, a22); a23 = r3.fma(v, a23);
-            v = FloatVector.fromArray(F, x3, k0 + i);
-            a30 = r0.fma(v, a30); a31 = r1.fma(v, a31); a32 = r2.fma(v, a32); a33 = r3.fma(v, a33);
-        }
-        sums[0] = a00.reduceLanes(VectorOperators.ADD); sums[1] = a01.reduceLanes(VectorOperators.ADD);
-        sums[2] = a02.reduceLanes(VectorOperators.ADD); sums[3] = a03.reduceLanes(VectorOperators.ADD);
-        sums[4] = a10.reduceLanes(VectorOperators.ADD); sums[5] = a11.reduceLanes(VectorOperators.ADD);
-        sums[6] = a12.reduceLanes(VectorOperators.ADD); sums[7] = a13.reduceLanes(VectorOperators.ADD);
-        sums[8] = a20.reduceLanes(VectorOperators.ADD); sums[9] = a21.reduceLanes(VectorOperators.ADD);
-        sums[10] = a22.reduceLanes(VectorOperators.ADD); sums[11] = a23.reduceLanes(VectorOperators.ADD);
-        sums[12] = a30.reduceLanes(VectorOperators.ADD); sums[13] = a31.reduceLanes(VectorOperators.ADD);
-        sums[14] = a32.reduceLanes(VectorOperators.ADD); sums[15] = a33.reduceLanes(VectorOperators.ADD);
     }
 }

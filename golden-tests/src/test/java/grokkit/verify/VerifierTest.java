@@ -96,7 +96,7 @@ class VerifierTest {
         Path json = tmp.resolve("out/r.json");
         Report.writeJson(r, json);
         String text = Files.readString(json);
-        assertThat(text).doesNotContain("NaN").contains("\"pplRatio\" : null");
+        assertThat(text).doesNotContain("NaN").contains("\"ppl_ratio\" : null"); // snake_case since the cli merge
         VerifyResult back = VerifyResult.readJson(json);
         assertThat(back.passed()).isEqualTo(r.passed());
         assertThat(back.overall()).isEqualTo(r.overall());

@@ -61,7 +61,7 @@ public record ModelConfig(
      * Upper bounds of the dimensions (Grok-1 is far below each): they keep every product of
      * dimensions inside an int and stop a hostile configuration from sizing an allocation.
      */
-    public static final int MAX_VOCAB = 1 << 24, MAX_EMB = 1 << 20, MAX_KEY_SIZE = 1 << 16, MAX_HEADS = 1 << 12,
+    public static final int MAX_VOCAB = 1 << 30, MAX_EMB = 1 << 20, MAX_KEY_SIZE = 1 << 16, MAX_HEADS = 1 << 12,
             MAX_LAYERS = 1 << 12, MAX_EXPERTS = 1 << 12, MAX_FFN = 1 << 24;
 
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -26,7 +26,12 @@ public final class ModelConfigOption {
             description = {"Model configuration JSON (the reference's field names). Default: config.json inside or beside ckpt-0;",
                     "without one, a checkpoint with Grok-1's shapes gets Grok-1's configuration and any other is refused."})
     void setFile(Path f) {
-        if (!Files.isRegularFile(f)) throw new ParameterException(mixee.commandLine(), "--model-config " + f + ": no such file");
+        try {
+            // Says what the path is (missing, a directory, a FIFO or device) without opening it.
+            grokkit.io.InputFiles.requireRegularFile(f, "--model-config");
+        } catch (grokkit.errors.BadInputException e) {
+            throw new ParameterException(mixee.commandLine(), e.getMessage());
+        }
         file = f;
     }
 

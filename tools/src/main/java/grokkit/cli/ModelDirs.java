@@ -40,7 +40,9 @@ final class ModelDirs {
     /** Refuses anything but a converted model directory, saying what it is and which command fits. */
     static void requireModelDir(Path dir, String what) throws IOException {
         if (!Files.isDirectory(dir)) throw new BadInputException(what + " " + dir + ": no such directory");
-        if (Files.isRegularFile(dir.resolve(Manifest.FILE_NAME))) return;
+        // Anything named manifest.json (a FIFO, a link to a device…) goes to the manifest reader,
+        // which refuses it naming what it is; only its absence means "not a model directory".
+        if (Files.exists(dir.resolve(Manifest.FILE_NAME), java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
         if (isCheckpoint(dir))
             throw new BadInputException(what + " " + dir + ": this is an xAI checkpoint (ckpt-0), not a converted model directory; "
                     + "convert it first: grok convert " + dir + " OUT_DIR (then use OUT_DIR here)");

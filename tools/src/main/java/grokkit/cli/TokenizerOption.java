@@ -18,7 +18,12 @@ public final class TokenizerOption {
     @Option(names = "--tokenizer", paramLabel = "FILE",
             description = "SentencePiece tokenizer.model (default for a model directory: the one its manifest names).")
     void setFile(Path f) {
-        if (!Files.isRegularFile(f)) throw new ParameterException(mixee.commandLine(), "--tokenizer " + f + ": no such file");
+        try {
+            // Says what the path is (missing, a directory, a FIFO or device) without opening it.
+            grokkit.io.InputFiles.requireRegularFile(f, "--tokenizer");
+        } catch (grokkit.errors.BadInputException e) {
+            throw new ParameterException(mixee.commandLine(), e.getMessage());
+        }
         file = f;
     }
 

@@ -84,6 +84,8 @@ class ManifestFaultsTest {
                         "weights.offset: -64 is out of range"),
                 Arguments.of("null in tensors", edit(r -> ((ArrayNode) r.get("tensors")).insertNull(5)), "tensors[5]: must be an object, got null"),
                 Arguments.of("null in shards", edit(r -> ((ArrayNode) r.get("shards")).addNull()), "shards[1]: must be an object, got null"),
+                Arguments.of("unknown encoding", edit(r -> ((ObjectNode) tensor(r, 1).get("encoding")).put("name", "q5")),
+                        "tensors[1] (language_model/rms_norm/scale).encoding.name: 'q5' is not an encoding of format 1"),
                 Arguments.of("empty encoding", edit(r -> tensor(r, 2).putObject("encoding")), ".encoding.name: is missing"),
                 Arguments.of("missing record", edit(r -> ((ArrayNode) r.get("tensors")).remove(find(r, "decoder_layer_1/moe/linear_v/w", 4))),
                         "1 record(s) the config implies are missing: transformer/decoder_layer_1/moe/linear_v/w [expert 4]"),
@@ -117,7 +119,7 @@ class ManifestFaultsTest {
                             return r;
                         }), "shards[0].file: '../outside/shard-00001-of-00001.bin' contains a path separator"),
                 Arguments.of("rms_norm_eps -1", edit(r -> ((ObjectNode) r.get("config")).put("rms_norm_eps", -1.0)),
-                        "rms_norm_eps must be finite and > 0, got -1.0"),
+                        "rms_norm_eps must be finite and > 0 (as float32), got -1.0"),
                 Arguments.of("embedding_multiplier_scale 1e309", manifestText.replace("\"embedding_multiplier_scale\" : 78.38367176906169",
                         "\"embedding_multiplier_scale\" : 1e309"), "field 'embedding_multiplier_scale' must be a finite number"),
                 Arguments.of("num_layers 12.5", manifestText.replace("\"num_layers\" : 3", "\"num_layers\" : 2.5"),

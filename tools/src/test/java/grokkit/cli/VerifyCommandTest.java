@@ -150,7 +150,7 @@ class VerifyCommandTest {
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--report", file.toString())).isEqualTo(2);
         assertThat(err.toString()).contains("--report " + file).contains("not a directory");
-        assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--json", tmp.toString())).isEqualTo(2);
+        assertThat(run("verify", "--golden", g.toString(), "--logits-dir", ours.toString(), "--json=" + tmp)).isEqualTo(2);
         assertThat(err.toString()).contains("--json " + tmp).contains("is a directory");
     }
 

@@ -63,10 +63,8 @@ public final class ConvertCommand implements Callable<Integer> {
             description = "int4 group size along the input dimension: 32, 64 or 128 (default: ${DEFAULT-VALUE}).")
     int groupSize;
 
-    @Option(names = "--imatrix", paramLabel = "FILE",
-            description = {"An importance matrix (grok imatrix): weight the q4nl experts' error per input channel by the",
-                    "mean squared input seen on calibration text. Only with --experts int4 or q4nl."})
-    Path imatrix;
+    @Mixin
+    ImatrixOption imatrix;
 
     @Option(names = "--allow-scale-layout",
             description = "Accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that "
@@ -97,7 +95,7 @@ public final class ConvertCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter log = quiet.progress(spec.commandLine().getErr());
         ConvertOptions opts = new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer.file(),
-                threads.resolve(), ConvertOptions.parseSize(shardSize), resume, imatrix);
+                threads.resolve(), ConvertOptions.parseSize(shardSize), resume, imatrix.file());
         opts.validate();
         ModelDirs.requireCheckpointDir(checkpoint, "CKPT_DIR");
         CheckpointConfig config = CheckpointConfig.resolve(checkpoint, modelConfig);

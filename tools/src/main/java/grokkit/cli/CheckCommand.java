@@ -19,7 +19,8 @@ import java.util.concurrent.Callable;
  * tensor) when not, 2 when MODEL_DIR is not a readable model directory.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-        description = {"Check a converted model directory: shard lengths, alignment, every tensor's CRC32C, padding.",
+        description = {"Check a converted model directory: shard lengths, alignment and CRC32C checksums.",
+                "Re-reads every shard and compares lengths, alignment, each tensor's CRC32C and the zero padding with the manifest.",
                 "Exit 0 intact, 1 corrupted (each problem names the tensor), 2 not a model directory."},
         footerHeading = "%nExample:%n",
         footer = {"  grok check grok-1-int8"})

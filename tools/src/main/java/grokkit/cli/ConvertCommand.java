@@ -45,8 +45,8 @@ public final class ConvertCommand implements Callable<Integer> {
             description = {"MoE expert weights (default: ${DEFAULT-VALUE}):",
                     "  int8  xAI's values, lossless (8.5 bits/weight with the scales);",
                     "  int4  the best int4 encoding, = q4nl;",
-                    "  q4nl  non-uniform 4-bit grid with channel scales (4.25 bits/weight; half of Q4_0's KL",
-                    "        on the 12-layer fixture, docs/benchmarks/int4.md);",
+                    "  q4nl  non-uniform 4-bit grid with channel scales (4.25 bits/weight;",
+                    "        half the KL of Q4_0 on the 12-layer fixture: docs/benchmarks/int4.md);",
                     "  q4    uniform 4-bit grid, f16 group scales;",
                     "  q4_0  llama.cpp's Q4_0 (a baseline)."})
     String experts;

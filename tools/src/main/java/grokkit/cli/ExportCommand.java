@@ -32,10 +32,14 @@ import java.util.concurrent.Callable;
  * output) → a GGUF file llama.cpp loads as architecture {@code grok} (docs/EXPORT.md).
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Export xAI's ckpt-0 checkpoint (or a grok convert output directory) to a llama.cpp GGUF file",
-                "(architecture grok; docs/EXPORT.md): names, orientation, every hyper-parameter and the tokenizer.",
-                "  grok export ckpt-0 grok-1-q8_0.gguf --type q8_0 --tokenizer tokenizer.model",
-                "  grok export ckpt-0 grok-1-q4_k.gguf --type q4_k --split-max-size 50G"})
+        description = {"Export xAI's ckpt-0 (or a converted model) to a GGUF file for llama.cpp.",
+                "Architecture grok (docs/EXPORT.md): llama.cpp's tensor names and orientation, every hyper-parameter",
+                "and the tokenizer (without --tokenizer or one named by a converted model: a placeholder vocabulary).",
+                "Progress goes to stderr."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok export ckpt-0 grok-1-q8_0.gguf --type q8_0 --tokenizer tokenizer.model",
+                "  grok export ckpt-0 grok-1-q4_k.gguf --type q4_k --split-max-size 50G",
+                "  grok export grok-1-int8 grok-1-q8_0.gguf                      (from a converted model)"})
 public final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -43,8 +43,14 @@ import java.util.stream.Stream;
  * thread count and batch size, and a later release can be held to these bits.
  */
 @Command(name = "create", mixinStandardHelpOptions = true,
-        description = {"Write a golden set (golden.json + p<k>.f32.npy) from a converted model's own logits.",
-                "Example:  grok golden create grok-1-int8 --tokens prompts.txt --out golden-int8"})
+        description = {"Write a golden set from a converted model's own logits.",
+                "Writes golden.json and one p0.f32.npy, p1.f32.npy, ... per prompt (docs/GOLDEN.md), with the model's",
+                "manifest hash and the grok-kit version. The runtime's logits do not depend on the thread count or batch",
+                "size, so grok verify --max-abs-diff 0 holds a later build or conversion to these bits."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok golden create grok-1-int8 --tokens prompts.txt --out golden-int8",
+                "  grok golden create grok-1-int8 --text prompts.txt --tokenizer tokenizer.model --out golden-text",
+                "  grok verify grok-1-int8 --golden golden-int8 --max-abs-diff 0"})
 public final class GoldenCreateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -27,15 +27,15 @@ import java.nio.file.NoSuchFileException;
                 ""},
         commandListHeading = "%nCommands (in workflow order):%n",
         subcommands = {
-                InspectCommand.class,
                 ConvertCommand.class,
-                ExportCommand.class,
                 CheckCommand.class,
+                InspectCommand.class,
+                RunCommand.class,
+                LogitsCommand.class,
+                TokenizeCommand.class,
                 VerifyCommand.class,
                 GoldenCommand.class,
-                RunCommand.class,
-                TokenizeCommand.class,
-                LogitsCommand.class,
+                ExportCommand.class,
                 ImatrixCommand.class,
                 QuantEvalCommand.class,
                 BenchCommand.class,
@@ -70,9 +70,9 @@ public final class GrokCli {
         cl.setExecutionExceptionHandler(GrokCli::handle);
         cl.setExecutionStrategy(Faults.reportingErrors(cl.getExecutionStrategy()));
         cl.setParameterExceptionHandler(ParseErrors::handle);
-        cl.setUsageHelpWidth(100);
         cl.setUsageHelpLongOptionsMaxWidth(32);
         cl.getSubcommands().get("verify").getCommandSpec().usageMessage().footer(VerifyCommand.defaultsFooter());
+        HelpLayout.install(cl);
         cl.setExitCodeExceptionMapper(e -> ExitCodes.BAD_INPUT);
         return cl;
     }

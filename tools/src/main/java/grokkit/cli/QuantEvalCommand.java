@@ -48,7 +48,7 @@ import java.util.stream.Stream;
  * perplexity ratio on the prompts' own next tokens, with bits per weight and size of the experts.
  */
 @Command(name = "quant-eval", mixinStandardHelpOptions = true,
-        description = {"Measure what each int4 expert encoding costs in accuracy against the lossless int8 model.",
+        description = {"Measure the accuracy cost of each int4 expert encoding against lossless int8.",
                 "Converts the checkpoint with each encoding and the Q4_0 baseline, runs the same prompts through the",
                 "runtime, and compares with the int8 model: bits/weight, size, KL mean/p99/max,",
                 "same-top-1, PPL ratio. Writes quant-eval.json and quant-eval.md to --out; progress goes to stderr."},

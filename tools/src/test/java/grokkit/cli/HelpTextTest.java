@@ -156,4 +156,24 @@ class HelpTextTest {
                         "imatrix", "quant-eval", "bench", "help");
         assertThat(help(cl)).contains("Commands (in workflow order):");
     }
+
+    /** What {@code main} builds (only the named command in full) prints what the full command line prints. */
+    @Test
+    void theLazilyBuiltCommandLineAnswersAsTheFullOne() {
+        List<String[]> cases = new ArrayList<>(List.of(new String[]{"--help"}, new String[]{"-V"}, new String[]{}, new String[]{"convet"},
+                new String[]{"help", "run"}, new String[]{"run", "m", "--promt", "x"}, new String[]{"bench", "kernels", "--help"}));
+        for (CommandLine cl : GrokCli.newCommandLine().getSubcommands().values()) cases.add(new String[]{cl.getCommandName(), "--help"});
+        for (String[] args : cases) {
+            java.io.StringWriter fullOut = new java.io.StringWriter(), fullErr = new java.io.StringWriter();
+            java.io.StringWriter lazyOut = new java.io.StringWriter(), lazyErr = new java.io.StringWriter();
+            CommandLine full = GrokCli.newCommandLine(), lazy = GrokCli.newCommandLine(args);
+            full.setOut(new java.io.PrintWriter(fullOut)).setErr(new java.io.PrintWriter(fullErr));
+            lazy.setOut(new java.io.PrintWriter(lazyOut)).setErr(new java.io.PrintWriter(lazyErr));
+            String what = String.join(" ", args);
+            assertThat(lazy.execute(args)).as(what).isEqualTo(full.execute(args));
+            assertThat(lazyOut.toString()).as(what).isEqualTo(fullOut.toString());
+            assertThat(lazyErr.toString()).as(what).isEqualTo(fullErr.toString());
+        }
+        assertThat(GrokCli.newCommandLine("run", "--help").getSubcommands().get("convert").getCommandSpec().options()).as("a stub").isEmpty();
+    }
 }

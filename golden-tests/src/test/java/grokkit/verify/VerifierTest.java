@@ -130,6 +130,12 @@ class VerifierTest {
             }
         }
         assertThat(colored).as("data pixels").isGreaterThan(20);
+        // the bounds on statistics are stated under the title, not drawn across the points
+        int changed = 0;
+        for (VerifyResult.PromptResult p : r.prompts()) changed += p.top1Mismatches().length;
+        assertThat(KlPlot.statistics(r)).contains("mean KL " + Report.num(r.overall().klMean()) + " (bound " + Report.num(r.thresholds().maxMeanKl()) + ")",
+                "99% KL " + Report.num(r.overall().klP99()) + " (bound " + Report.num(r.thresholds().maxP99Kl()) + ")",
+                "top-1 changed at " + changed + " of " + r.overall().positions() + " positions");
         String md = Files.readString(dir.resolve(Report.MARKDOWN));
         assertThat(md).startsWith("# grok verify: PASS").contains("| k=2 | 12 |").contains("| all | 17 |")
                 .contains("](" + Report.KL_PNG + ")").contains("Mean    KLD");

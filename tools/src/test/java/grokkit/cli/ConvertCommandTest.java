@@ -155,4 +155,46 @@ class ConvertCommandTest {
         assertThat(out.toString() + err).contains("verifies; kept"); // the resume log goes to stderr since the cli merge
         assertThat(run("check", model.toString())).isEqualTo(ExitCodes.OK);
     }
+
+    /**
+     * Issue 13: --resume with another --model-config (here rope_base, which changes no shape) is
+     * refused with a message that names the field, both after a complete conversion (which used
+     * to answer "conversion already complete") and after an interrupted one.
+     */
+    @Test
+    void resumeWithAnotherModelConfigIsRefusedNamingTheField() throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode cfg =
+                (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(FIXTURE.resolve("config.json").toFile());
+        double rope = cfg.has("rope_base") ? cfg.get("rope_base").asDouble() : ModelConfig.grok1().ropeBase();
+        cfg.put("rope_base", rope / 2);
+        Path other = Files.writeString(tmp.resolve("other-config.json"), cfg.toString());
+        Path model = tmp.resolve("complete");
+        assertThat(convert(model)).as(err.toString()).isEqualTo(ExitCodes.OK);
+        String[] resumeOther = {"convert", FIXTURE.resolve("ckpt-0").toString(), model.toString(), "--model-config", other.toString(),
+                "--threads", "2", "--shard-size", "128KiB", "--resume"};
+        assertThat(run(resumeOther)).as(err.toString()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains(model.toString(), "cannot be resumed", "another model configuration",
+                "rope_base " + rope + " in the model, " + rope / 2 + " now").doesNotContain("already complete");
+        assertThat(out.toString()).doesNotContain("already complete");
+        assertThat(convert(model, "--resume")).as(err.toString()).isEqualTo(ExitCodes.OK); // the same configuration: complete
+        assertThat(out.toString()).contains("already complete");
+
+        Path interrupted = tmp.resolve("interrupted");
+        grokkit.convert.ConvertOptions first = grokkit.convert.ConvertOptions.defaults().withThreads(2).withShardSize(128 * 1024);
+        grokkit.convert.ConvertHooks crash = new grokkit.convert.ConvertHooks() {
+            @Override
+            public void afterWrite(String shard, long position) {
+                if (shard.startsWith("shard-00003")) throw new Interrupted();
+            }
+        };
+        try (grokkit.convert.CheckpointSource src = grokkit.convert.CheckpointSource.open(FIXTURE.resolve("ckpt-0"),
+                ModelConfig.read(FIXTURE.resolve("config.json"), ModelConfig.grok1()))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new grokkit.convert.Converter(first, new PrintWriter(new StringWriter()),
+                    false, crash).convert(src, interrupted)).isInstanceOf(Interrupted.class);
+        }
+        resumeOther[2] = interrupted.toString();
+        assertThat(run(resumeOther)).as(err.toString()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString()).contains(interrupted.toString(), "--resume", "model configuration");
+        assertThat(interrupted.resolve("manifest.json")).doesNotExist();
+    }
 }

@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.nio.file.StandardOpenOption;
 import java.util.stream.Stream;
 
@@ -196,5 +197,27 @@ class ConvertCommandTest {
         assertThat(run(resumeOther)).as(err.toString()).isEqualTo(ExitCodes.BAD_INPUT);
         assertThat(err.toString()).contains(interrupted.toString(), "--resume", "model configuration");
         assertThat(interrupted.resolve("manifest.json")).doesNotExist();
+    }
+
+    /** grok check's progress: every region byte is counted once, in order, ending at the total. */
+    @Test
+    void checkReportsProgressUpToEveryRegionByte() throws Exception {
+        Path model = tmp.resolve("progress");
+        assertThat(convert(model)).as(err.toString()).isEqualTo(ExitCodes.OK);
+        List<long[]> updates = new java.util.ArrayList<>();
+        grokkit.shard.ModelChecker.Result r = grokkit.shard.ModelChecker.check(model, (done, total) -> updates.add(new long[]{done, total}));
+        assertThat(r.ok()).isTrue();
+        long regions = 0;
+        grokkit.shard.Manifest m = grokkit.shard.Manifest.read(model);
+        for (grokkit.shard.TensorRecord t : m.tensors()) regions += t.weights().length() + (t.scales() == null ? 0 : t.scales().length());
+        assertThat(updates).isNotEmpty();
+        for (int i = 1; i < updates.size(); i++) assertThat(updates.get(i)[0]).isGreaterThan(updates.get(i - 1)[0]);
+        for (long[] u : updates) assertThat(u[1]).isEqualTo(regions);
+        assertThat(updates.getLast()[0]).isEqualTo(regions);
+        assertThat(r.bytes()).isGreaterThanOrEqualTo(regions); // shard bytes include the padding
+        // the fixture is far below the progress threshold: check prints only its verdict
+        err.getBuffer().setLength(0);
+        assertThat(run("check", model.toString())).isEqualTo(ExitCodes.OK);
+        assertThat(err.toString()).isEmpty();
     }
 }

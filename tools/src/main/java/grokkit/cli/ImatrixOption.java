@@ -2,7 +2,6 @@ package grokkit.cli;
 
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
@@ -22,12 +21,7 @@ public final class ImatrixOption {
             description = {"An importance matrix (grok imatrix): the expert quantizers weight each input channel's error",
                     "by the mean squared input seen on calibration text (in convert: with --experts int4 or q4nl only)."})
     void setFile(Path f) {
-        try {
-            grokkit.io.InputFiles.requireRegularFile(f, "--imatrix");
-        } catch (grokkit.errors.BadInputException e) {
-            throw new ParameterException(mixee.commandLine(), e.getMessage());
-        }
-        file = f;
+        file = FileArgument.regularFile(mixee, f, "--imatrix");
     }
 
     /** The file given, or null. */

@@ -136,18 +136,7 @@ class ConvertCommandTest {
     @Test
     void resumeWithOtherOptionsThanTheInterruptedRunExitsTwo() throws Exception {
         Path model = tmp.resolve("resumed");
-        grokkit.convert.ConvertOptions first = grokkit.convert.ConvertOptions.defaults().withThreads(2).withShardSize(128 * 1024);
-        grokkit.convert.ConvertHooks crash = new grokkit.convert.ConvertHooks() {
-            @Override
-            public void afterWrite(String shard, long position) {
-                if (shard.startsWith("shard-00003")) throw new Interrupted();
-            }
-        };
-        try (grokkit.convert.CheckpointSource src = grokkit.convert.CheckpointSource.open(FIXTURE.resolve("ckpt-0"),
-                ModelConfig.read(FIXTURE.resolve("config.json"), ModelConfig.grok1()))) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new grokkit.convert.Converter(first, new PrintWriter(new StringWriter()),
-                    false, crash).convert(src, model)).isInstanceOf(Interrupted.class);
-        }
+        convertUntilShard3(model);
         assertThat(model.resolve(".convert-state")).isNotEmptyDirectory();
         assertThat(convert(model, "--resume", "--experts", "int4")).as(err.toString()).isEqualTo(ExitCodes.BAD_INPUT);
         assertThat(err.toString()).contains(model.toString(), "--resume", "other inputs");
@@ -181,18 +170,7 @@ class ConvertCommandTest {
         assertThat(out.toString()).contains("already complete");
 
         Path interrupted = tmp.resolve("interrupted");
-        grokkit.convert.ConvertOptions first = grokkit.convert.ConvertOptions.defaults().withThreads(2).withShardSize(128 * 1024);
-        grokkit.convert.ConvertHooks crash = new grokkit.convert.ConvertHooks() {
-            @Override
-            public void afterWrite(String shard, long position) {
-                if (shard.startsWith("shard-00003")) throw new Interrupted();
-            }
-        };
-        try (grokkit.convert.CheckpointSource src = grokkit.convert.CheckpointSource.open(FIXTURE.resolve("ckpt-0"),
-                ModelConfig.read(FIXTURE.resolve("config.json"), ModelConfig.grok1()))) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new grokkit.convert.Converter(first, new PrintWriter(new StringWriter()),
-                    false, crash).convert(src, interrupted)).isInstanceOf(Interrupted.class);
-        }
+        convertUntilShard3(interrupted);
         resumeOther[2] = interrupted.toString();
         assertThat(run(resumeOther)).as(err.toString()).isEqualTo(ExitCodes.BAD_INPUT);
         assertThat(err.toString()).contains(interrupted.toString(), "--resume", "model configuration");
@@ -219,5 +197,21 @@ class ConvertCommandTest {
         err.getBuffer().setLength(0);
         assertThat(run("check", model.toString())).isEqualTo(ExitCodes.OK);
         assertThat(err.toString()).isEmpty();
+    }
+
+    /** A conversion with the default options that dies (as if killed) while writing its fourth shard. */
+    private static void convertUntilShard3(Path out) throws Exception {
+        grokkit.convert.ConvertOptions first = grokkit.convert.ConvertOptions.defaults().withThreads(2).withShardSize(128 * 1024);
+        grokkit.convert.ConvertHooks crash = new grokkit.convert.ConvertHooks() {
+            @Override
+            public void afterWrite(String shard, long position) {
+                if (shard.startsWith("shard-00003")) throw new Interrupted();
+            }
+        };
+        try (grokkit.convert.CheckpointSource src = grokkit.convert.CheckpointSource.open(FIXTURE.resolve("ckpt-0"),
+                ModelConfig.read(FIXTURE.resolve("config.json"), ModelConfig.grok1()))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new grokkit.convert.Converter(first, new PrintWriter(new StringWriter()),
+                    false, crash).convert(src, out)).isInstanceOf(Interrupted.class);
+        }
     }
 }

@@ -137,6 +137,7 @@ class SharedOptionsTest {
         assertThat(doc.get("source").get("kind").asText()).isEqualTo("model");
         assertThat(doc.get("source").get("path").asText()).isEqualTo(model.toString());
         assertThat(doc.get("overall").has("kl_mean")).isTrue();
+        assertThat(doc.get("overall").has("delta_p_mean")).as("Δp fields named delta_p_*").isTrue();
         assertThat(doc.get("run").get("encodings").toString()).contains("int8");
         assertThat(doc.get("run").get("grok_kit").asText()).startsWith("grok-kit ");
         assertThat(r.err()).contains("PASS");

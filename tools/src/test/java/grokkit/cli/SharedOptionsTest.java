@@ -138,6 +138,7 @@ class SharedOptionsTest {
         assertThat(doc.get("source").get("path").asText()).isEqualTo(model.toString());
         assertThat(doc.get("overall").has("kl_mean")).isTrue();
         assertThat(doc.get("overall").has("delta_p_mean")).as("Δp fields named delta_p_*").isTrue();
+        for (JsonNode c : doc.get("checks")) assertThat(doc.get("overall").has(c.get("metric").asText())).as("check metric names an overall field: " + c).isTrue();
         assertThat(doc.get("run").get("encodings").toString()).contains("int8");
         assertThat(doc.get("run").get("grok_kit").asText()).startsWith("grok-kit ");
         assertThat(r.err()).contains("PASS");

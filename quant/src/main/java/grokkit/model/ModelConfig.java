@@ -67,8 +67,8 @@ public record ModelConfig(
 
     /**
      * Created on first use, for parsing only: the record is converted to and from a tree by hand
-     * below, because Jackson's bean (de)serializers for it cost a quarter of a second of start-up
-     * (over a thousand classes) in every command that reads a configuration (docs/BENCHMARKS.md).
+     * below, because building Jackson's bean (de)serializers for it is a large part of the start-up
+     * of every command that reads a configuration (docs/benchmarks/startup.md).
      */
     private static final class Parser {
         static final ObjectMapper MAPPER = new ObjectMapper();

@@ -31,8 +31,9 @@ import java.util.List;
 public final class GrokCli {
     /**
      * The subcommands, in workflow order. Not in {@code @Command(subcommands = ...)}: picocli
-     * would build every command's model (reflection over all their options) on each start, a
-     * fifth of a second; {@link #newCommandLine(String...)} builds only the one that runs.
+     * would build every command's model (reflection over all their options) on each start, most
+     * of the start-up time (docs/benchmarks/startup.md); {@link #newCommandLine(String...)} builds
+     * only the one that runs.
      */
     static final List<Class<?>> COMMANDS = List.of(
             ConvertCommand.class,

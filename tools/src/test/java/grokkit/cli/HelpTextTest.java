@@ -176,4 +176,17 @@ class HelpTextTest {
         }
         assertThat(GrokCli.newCommandLine("run", "--help").getSubcommands().get("convert").getCommandSpec().options()).as("a stub").isEmpty();
     }
+
+    /** Issue 10: scripts call export with these names; the shared mixins must keep them. */
+    @Test
+    void exportAndGoldenCreateKeepTheOptionNamesScriptsUse() {
+        CommandLine cl = GrokCli.newCommandLine();
+        CommandSpec export = cl.getSubcommands().get("export").getCommandSpec();
+        for (String name : List.of("--type", "--attention-type", "--embedding-type", "--model-config", "--tokenizer", "--imatrix",
+                "--split-max-size", "--threads", "--quiet", "--infer-config"))
+            assertThat(export.findOption(name)).as("export " + name).isNotNull();
+        CommandSpec create = cl.getSubcommands().get("golden").getSubcommands().get("create").getCommandSpec();
+        for (String name : List.of("--tokens", "--text", "--tokenizer", "--chunk", "--out", "--threads", "--quiet"))
+            assertThat(create.findOption(name)).as("golden create " + name).isNotNull();
+    }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import grokkit.errors.BadInputException;
 import grokkit.shard.AtomicFiles;
+import grokkit.model.ModelConfig;
 import grokkit.shard.Manifest;
 import grokkit.shard.Region;
 import grokkit.shard.ShardInfo;
@@ -119,7 +120,7 @@ public final class Converter {
         }
         String fingerprint = fingerprint(src, outputs, plan, conversion);
 
-        Result done = prepareOutputDir(outDir, conversion, start);
+        Result done = prepareOutputDir(outDir, conversion, src.config(), start);
         if (done != null) return done;
         Path stateDir = outDir.resolve(STATE_DIR);
         if (opts.resume()) refuseOtherInputs(outDir, stateDir, fingerprint, conversion);
@@ -184,7 +185,7 @@ public final class Converter {
      * Checks and creates the output directory. Returns a result when {@code --resume} finds the
      * conversion already complete and intact; null to go on converting.
      */
-    private Result prepareOutputDir(Path outDir, ObjectNode conversion, long start) throws IOException {
+    private Result prepareOutputDir(Path outDir, ObjectNode conversion, ModelConfig config, long start) throws IOException {
         if (Files.exists(outDir) && !Files.isDirectory(outDir)) throw new BadInputException(outDir + ": output exists and is not a directory");
         if (Files.isRegularFile(outDir.resolve(Manifest.FILE_NAME))) {
             if (!opts.resume())
@@ -192,6 +193,8 @@ public final class Converter {
             Manifest m = Manifest.read(outDir);
             List<String> problems = new ArrayList<>();
             if (!m.conversion().toString().equals(conversion.toString())) problems.add("it was converted with other options " + m.conversion());
+            String otherConfig = configDifference(m.modelConfig(), config);
+            if (otherConfig != null) problems.add("it was converted with another model configuration (" + otherConfig + ")");
             for (ShardInfo s : m.shards())
                 problems.addAll(ShardVerifier.verify(outDir.resolve(s.file()), s.bytes(), m.tensors().stream().filter(t -> t.shard().equals(s.file())).toList()));
             if (!problems.isEmpty())
@@ -426,10 +429,19 @@ public final class Converter {
                 if (s == null || s.fingerprint() == null || fingerprint.equals(s.fingerprint())) continue;
                 String was = s.conversion() == null ? "" : ": it was begun with " + s.conversion() + ", this run has " + conversion;
                 throw new BadInputException(outDir + ": --resume: the completed shard " + s.shard().file()
-                        + " was written from other inputs (options, --imatrix or checkpoint shapes)" + was
+                        + " was written from other inputs (options, --imatrix, model configuration or checkpoint shapes)" + was
                         + ". Resume with the same inputs, or convert into an empty directory");
             }
         }
+    }
+
+    /** The fields in which two configurations differ, as "name: was → now; ...", or null when equal. */
+    static String configDifference(ModelConfig was, ModelConfig now) {
+        ObjectNode a = was.toJson(), b = now.toJson();
+        List<String> diff = new ArrayList<>();
+        for (String f : ModelConfig.FIELDS)
+            if (!a.get(f).equals(b.get(f))) diff.add(f + " " + a.get(f) + " in the model, " + b.get(f) + " now");
+        return diff.isEmpty() ? null : String.join("; ", diff);
     }
 
     /**

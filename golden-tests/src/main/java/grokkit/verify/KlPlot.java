@@ -26,7 +26,7 @@ import java.util.Locale;
 public final class KlPlot {
     public static final int WIDTH = 960;
     public static final int HEIGHT = 480;
-    private static final int LEFT = 80, RIGHT = 24, TOP = 44, BOTTOM = 76;
+    private static final int LEFT = 80, RIGHT = 24, TOP = 58, BOTTOM = 76;
     private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c),
             new Color(0xd62728), new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf)};
 
@@ -93,6 +93,8 @@ public final class KlPlot {
         }
         int dLo = (int) Math.floor(Math.log10(lo)), dHi = (int) Math.ceil(Math.log10(hi));
         if (dHi - dLo < 3) dLo = dHi - 3; // at least three decades, so a lone bound is not on the axis
+        // room above the highest point for its top-1 marker (about 18 px)
+        while ((dHi - Math.log10(hi)) * (HEIGHT - TOP - BOTTOM) / (dHi - dLo) < 18) dHi++;
         final int decLo = dLo, decHi = dHi;
         java.util.function.DoubleUnaryOperator yOf = v -> TOP + ph * (1 - (Math.log10(v) - decLo) / (decHi - decLo));
         final int n = total;
@@ -158,14 +160,11 @@ public final class KlPlot {
             start += len;
         }
 
-        // the per-position bound, and the observed mean with the bounds on statistics beside it
-        drawBound(g, maxBound, "largest-KL bound (per position)", yOf, pw, new Color(0xd62728), true);
-        if (observedMean > 0 && Double.isFinite(observedMean)) {
-            String s = "observed mean KL " + Report.num(observedMean)
-                    + (meanBound == null ? "" : " (bound " + Report.num(meanBound) + ")")
-                    + (p99Bound == null ? "" : "; 99% KL " + Report.num(r.overall().klP99()) + " (bound " + Report.num(p99Bound) + ")");
-            drawBound(g, observedMean, s, yOf, pw, new Color(0x555555), false);
-        }
+        // the per-position bound, and the observed mean (its bound, like the 99% one, applies to
+        // the statistic over all positions, not to points: both are stated under the title)
+        Color boundColor = new Color(0xd62728), meanColor = new Color(0x555555);
+        drawBound(g, maxBound, yOf, pw, boundColor, true);
+        if (observedMean > 0 && Double.isFinite(observedMean)) drawBound(g, observedMean, yOf, pw, meanColor, false);
 
         // data: one polyline + markers per prompt
         start = 0;
@@ -201,6 +200,10 @@ public final class KlPlot {
             start += kl.length;
         }
 
+        // the lines' labels over the data, so that no point hides them
+        drawLabel(g, maxBound, "largest-KL bound (per position) " + (maxBound == null ? "" : Report.num(maxBound)), yOf, pw, boundColor);
+        if (observedMean > 0 && Double.isFinite(observedMean)) drawLabel(g, observedMean, "mean", yOf, pw, meanColor);
+
         // frame, titles
         g.setColor(Color.BLACK);
         g.setStroke(new BasicStroke(1f));
@@ -208,8 +211,10 @@ public final class KlPlot {
         g.setFont(title);
         String t = String.format(Locale.ROOT, "KL(golden || ours) per position%s — mode %s, %s",
                 modelName == null ? "" : " — " + modelName, r.mode(), r.passed() ? "PASS" : "FAIL");
-        g.drawString(t, LEFT, TOP - 16);
+        g.drawString(t, LEFT, TOP - 30);
         g.setFont(small);
+        g.setColor(Color.DARK_GRAY);
+        g.drawString(statistics(r), LEFT, TOP - 10);
         String xl = "position in prompt (prompts side by side) · red triangle: top-1 token differs · hollow marker on the axis: KL ≤ 0";
         g.drawString(xl, LEFT + (pw - fm.stringWidth(xl)) / 2, HEIGHT - 12);
         AffineTransform saved = g.getTransform();
@@ -217,6 +222,16 @@ public final class KlPlot {
         String yl = "KL divergence (nats, log scale)";
         g.drawString(yl, -(TOP + (ph + fm.stringWidth(yl)) / 2), 18);
         g.setTransform(saved);
+    }
+
+    /** The pooled statistics with their bounds, for the line under the title: these bounds apply to statistics, not points. */
+    static String statistics(VerifyResult r) {
+        Double meanBound = r.thresholds().maxMeanKl(), p99Bound = r.thresholds().maxP99Kl();
+        int changed = 0;
+        for (VerifyResult.PromptResult p : r.prompts()) changed += p.top1Mismatches().length;
+        return "all positions: mean KL " + Report.num(r.overall().klMean()) + (meanBound == null ? "" : " (bound " + Report.num(meanBound) + ")")
+                + ", 99% KL " + Report.num(r.overall().klP99()) + (p99Bound == null ? "" : " (bound " + Report.num(p99Bound) + ")")
+                + ", top-1 changed at " + changed + " of " + r.overall().positions() + " positions";
     }
 
     /** Positions between labelled ticks: 1, 2, 5, 10, 20, 50, … so that labels are ≥ 28 px apart. */
@@ -228,16 +243,24 @@ public final class KlPlot {
         }
     }
 
-    private static void drawBound(Graphics2D g, Double bound, String label, java.util.function.DoubleUnaryOperator yOf,
-                                  int pw, Color c, boolean withValue) {
+    private static void drawBound(Graphics2D g, Double bound, java.util.function.DoubleUnaryOperator yOf, int pw, Color c, boolean dashed) {
         if (bound == null || !(bound > 0) || !Double.isFinite(bound)) return;
         int y = (int) Math.round(yOf.applyAsDouble(bound));
         g.setColor(c);
-        g.setStroke(withValue ? new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {8f, 5f}, 0)
+        g.setStroke(dashed ? new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {8f, 5f}, 0)
                 : new BasicStroke(1f));
         g.drawLine(LEFT, y, LEFT + pw, y);
         g.setStroke(new BasicStroke(1f));
-        String s = withValue ? label + " " + Report.num(bound) : label;
-        g.drawString(s, LEFT + pw - g.getFontMetrics().stringWidth(s) - 4, y - 4);
+    }
+
+    private static void drawLabel(Graphics2D g, Double bound, String s, java.util.function.DoubleUnaryOperator yOf, int pw, Color c) {
+        if (bound == null || !(bound > 0) || !Double.isFinite(bound)) return;
+        int y = (int) Math.round(yOf.applyAsDouble(bound));
+        FontMetrics fm = g.getFontMetrics();
+        int sx = LEFT + pw - fm.stringWidth(s) - 4, sy = y - 4;
+        g.setColor(Color.WHITE); // a backing box: the points behind must not hide the label
+        g.fillRect(sx - 2, sy - fm.getAscent(), fm.stringWidth(s) + 4, fm.getAscent() + 2);
+        g.setColor(c);
+        g.drawString(s, sx, sy);
     }
 }

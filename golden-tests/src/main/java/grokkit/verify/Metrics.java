@@ -1,5 +1,7 @@
 package grokkit.verify;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,8 +66,11 @@ public final class Metrics {
                           double maxAbsDiff, double rmsAbsDiff, double cosineMin, double cosineMean,
                           double klMean, double klMedian, double klP90, double klP99, double klMax,
                           double sameTop1Rate, double top5Overlap,
-                          double deltaPMean, double deltaPRms, double deltaPMin, double deltaPP1,
-                          double deltaPMedian, double deltaPP99, double deltaPMax,
+                          // named here: the snake_case strategy would run "deltaPMean" together as delta_pmean
+                          @JsonProperty("delta_p_mean") double deltaPMean, @JsonProperty("delta_p_rms") double deltaPRms,
+                          @JsonProperty("delta_p_min") double deltaPMin, @JsonProperty("delta_p_p1") double deltaPP1,
+                          @JsonProperty("delta_p_median") double deltaPMedian, @JsonProperty("delta_p_p99") double deltaPP99,
+                          @JsonProperty("delta_p_max") double deltaPMax,
                           int pplTargets, double pplGolden, double pplOurs, double pplRatio) {}
 
     /** Compares every row of a prompt; row t's target for the perplexity is {@code tokens[t+1]}. */

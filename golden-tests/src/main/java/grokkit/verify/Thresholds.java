@@ -108,7 +108,7 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
         };
     }
 
-    /** One evaluated bound. */
+    /** One evaluated bound; {@code metric} is the name of the summary field it bounds in the JSON (e.g. {@code kl_mean}). */
     public record Check(String metric, String label, double value, String op, double limit, boolean passed) {
         public String describe() {
             return String.format(Locale.ROOT, "%-4s %-22s %s %s %s", passed ? "PASS" : "FAIL", label,
@@ -119,13 +119,13 @@ public record Thresholds(String profile, Double maxAbsDiff, Double minSameTop1, 
     /** Evaluates every set bound on the pooled summary (plus the always-on finiteness check). */
     public List<Check> check(Metrics.Summary s) {
         List<Check> out = new ArrayList<>();
-        out.add(new Check("nonFinite", "non-finite logits", s.nonFinite(), "<=", 0, s.nonFinite() == 0));
-        atMost(out, "maxAbsDiff", "max |Δlogit|", s.maxAbsDiff(), maxAbsDiff);
-        atLeast(out, "sameTop1Rate", "same top-1 rate", s.sameTop1Rate(), minSameTop1);
-        atMost(out, "klMean", "mean KL", s.klMean(), maxMeanKl);
-        atMost(out, "klP99", "99% KL", s.klP99(), maxP99Kl);
-        atMost(out, "klMax", "max KL", s.klMax(), maxMaxKl);
-        atLeast(out, "top5Overlap", "top-5 overlap", s.top5Overlap(), minTop5Overlap);
+        out.add(new Check("non_finite", "non-finite logits", s.nonFinite(), "<=", 0, s.nonFinite() == 0));
+        atMost(out, "max_abs_diff", "max |Δlogit|", s.maxAbsDiff(), maxAbsDiff);
+        atLeast(out, "same_top1_rate", "same top-1 rate", s.sameTop1Rate(), minSameTop1);
+        atMost(out, "kl_mean", "mean KL", s.klMean(), maxMeanKl);
+        atMost(out, "kl_p99", "99% KL", s.klP99(), maxP99Kl);
+        atMost(out, "kl_max", "max KL", s.klMax(), maxMaxKl);
+        atLeast(out, "top5_overlap", "top-5 overlap", s.top5Overlap(), minTop5Overlap);
         return out;
     }
 

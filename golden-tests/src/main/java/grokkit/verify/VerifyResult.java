@@ -69,7 +69,7 @@ public record VerifyResult(String golden, String mode, String source, int vocab,
     }
 
     /** Version of the JSON document (docs/SCHEMAS.md); bumped when a field changes meaning or goes away. */
-    public static final int SCHEMA_VERSION = 2;
+    public static final int SCHEMA_VERSION = 3; // 3: delta_p_* (2: delta_pmean...); 2: snake_case (1: camelCase)
 
     public String toJson() throws IOException {
         return toJson(null);

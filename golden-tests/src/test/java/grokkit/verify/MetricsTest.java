@@ -130,7 +130,7 @@ class MetricsTest {
         assertThat(s.maxAbsDiff()).isNaN();
         List<Thresholds.Check> checks = Thresholds.defaults(Thresholds.Family.INT4, "f32").check(s);
         assertThat(checks).filteredOn(c -> !c.passed()).extracting(Thresholds.Check::metric)
-                .contains("nonFinite", "klMean");
+                .contains("non_finite", "kl_mean");
     }
 
     @Test

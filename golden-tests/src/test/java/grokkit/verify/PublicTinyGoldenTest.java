@@ -62,7 +62,7 @@ class PublicTinyGoldenTest {
         assertThat(s.deltaPRms()).isBetween(1e-4, 0.05);
         // bf16 rounding is far beyond the lossless float32 bounds...
         assertThat(r.passed()).isFalse();
-        assertThat(r.failures()).extracting(Thresholds.Check::metric).contains("maxAbsDiff");
+        assertThat(r.failures()).extracting(Thresholds.Check::metric).contains("max_abs_diff");
         // ...and well within the int4 bounds
         assertThat(Thresholds.defaults(Thresholds.Family.INT4, "f32").check(s)).allMatch(Thresholds.Check::passed);
     }

@@ -57,7 +57,7 @@ class VerifierTest {
         GoldenSet set = GoldenSet.read(g.dir);
         VerifyResult lossless = Verifier.verify(set, "f32", off, "off", Thresholds.defaults(Thresholds.Family.LOSSLESS, "f32"), s -> {});
         assertThat(lossless.passed()).isFalse();
-        assertThat(lossless.failures()).extracting(Thresholds.Check::metric).containsExactly("maxAbsDiff");
+        assertThat(lossless.failures()).extracting(Thresholds.Check::metric).containsExactly("max_abs_diff");
         assertThat(lossless.overall().maxAbsDiff()).isCloseTo(0.01, within(1e-5));
         VerifyResult int4 = Verifier.verify(set, "f32", off, "off", Thresholds.defaults(Thresholds.Family.INT4, "f32"), s -> {});
         assertThat(int4.passed()).isTrue();
@@ -73,7 +73,7 @@ class VerifierTest {
                 Thresholds.defaults(Thresholds.Family.INT4, "f32"), s -> {});
         assertThat(r.passed()).isFalse();
         assertThat(r.overall().klMean()).isGreaterThan(1);
-        assertThat(r.failures()).extracting(Thresholds.Check::metric).contains("sameTop1Rate", "klMean");
+        assertThat(r.failures()).extracting(Thresholds.Check::metric).contains("same_top1_rate", "kl_mean");
     }
 
     @Test
@@ -130,6 +130,12 @@ class VerifierTest {
             }
         }
         assertThat(colored).as("data pixels").isGreaterThan(20);
+        // the bounds on statistics are stated under the title, not drawn across the points
+        int changed = 0;
+        for (VerifyResult.PromptResult p : r.prompts()) changed += p.top1Mismatches().length;
+        assertThat(KlPlot.statistics(r)).contains("mean KL " + Report.num(r.overall().klMean()) + " (bound " + Report.num(r.thresholds().maxMeanKl()) + ")",
+                "99% KL " + Report.num(r.overall().klP99()) + " (bound " + Report.num(r.thresholds().maxP99Kl()) + ")",
+                "top-1 changed at " + changed + " of " + r.overall().positions() + " positions");
         String md = Files.readString(dir.resolve(Report.MARKDOWN));
         assertThat(md).startsWith("# grok verify: PASS").contains("| k=2 | 12 |").contains("| all | 17 |")
                 .contains("](" + Report.KL_PNG + ")").contains("Mean    KLD");

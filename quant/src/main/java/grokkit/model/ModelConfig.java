@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
@@ -64,7 +65,14 @@ public record ModelConfig(
     public static final int MAX_VOCAB = 1 << 30, MAX_EMB = 1 << 20, MAX_KEY_SIZE = 1 << 16, MAX_HEADS = 1 << 12,
             MAX_LAYERS = 1 << 12, MAX_EXPERTS = 1 << 12, MAX_FFN = 1 << 24;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Created on first use, for parsing only: the record is converted to and from a tree by hand
+     * below, because building Jackson's bean (de)serializers for it is a large part of the start-up
+     * of every command that reads a configuration (docs/benchmarks/startup.md).
+     */
+    private static final class Parser {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     /** Grok-1 as released (run.py). */
     public static ModelConfig grok1() {
@@ -107,7 +115,7 @@ public record ModelConfig(
         JsonNode node;
         try {
             // A regular file only (a FIFO blocks, /dev/zero never ends), at most 16 MiB.
-            node = JSON.readTree(grokkit.io.InputFiles.readAll(file, "", 16L << 20));
+            node = Parser.MAPPER.readTree(grokkit.io.InputFiles.readAll(file, "", 16L << 20));
         } catch (IOException e) {
             throw new IOException(file + ": not a readable JSON model configuration: " + e.getMessage(), e);
         }
@@ -122,7 +130,7 @@ public record ModelConfig(
             String f = it.next();
             if (FIELDS.contains(f) && !given.get(f).isNull()) present.add(f);
         }
-        ObjectNode merged = JSON.valueToTree(defaults);
+        ObjectNode merged = defaults.toJson();
         for (String f : present) {
             JsonNode v = given.get(f);
             if (!v.isNumber()) throw new IOException(source + ": field '" + f + "' must be a number, got " + v);
@@ -136,19 +144,14 @@ public record ModelConfig(
                     throw new IOException(source + ": field '" + f + "' must be an integer, got " + v);
                 if (v.isIntegralNumber() ? !v.canConvertToInt() : (d < Integer.MIN_VALUE || d > Integer.MAX_VALUE))
                     throw new IOException(source + ": field '" + f + "' is out of range, got " + v);
-                v = JSON.getNodeFactory().numberNode(v.isIntegralNumber() ? v.intValue() : (int) d);
+                v = JsonNodeFactory.instance.numberNode(v.isIntegralNumber() ? v.intValue() : (int) d);
             }
             merged.set(f, v);
         }
         if (!present.contains("ffn_size")) {
             merged.put("ffn_size", referenceFfnSize(merged.get("emb_size").asInt(), merged.get("widening_factor").asDouble()));
         }
-        ModelConfig c;
-        try {
-            c = JSON.treeToValue(merged, ModelConfig.class);
-        } catch (IOException e) {
-            throw new IOException(source + ": invalid model configuration: " + e.getMessage(), e);
-        }
+        ModelConfig c = fromJson(merged);
         c.validate(source);
         return new Parsed(c, present);
     }
@@ -189,8 +192,29 @@ public record ModelConfig(
         return Float.isFinite((float) v);
     }
 
-    /** This configuration as a JSON object with the reference's field names. */
+    /** This configuration as a JSON object with the reference's field names, in {@link #FIELDS} order. */
     public ObjectNode toJson() {
-        return JSON.valueToTree(this);
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("vocab_size", vocabSize).put("emb_size", embSize).put("key_size", keySize)
+                .put("num_q_heads", numQHeads).put("num_kv_heads", numKvHeads).put("num_layers", numLayers)
+                .put("num_experts", numExperts).put("num_selected_experts", numSelectedExperts)
+                .put("widening_factor", wideningFactor).put("ffn_size", ffnSize)
+                .put("embedding_multiplier_scale", embeddingMultiplierScale).put("output_multiplier_scale", outputMultiplierScale)
+                .put("attn_output_multiplier", attnOutputMultiplier).put("attn_logit_cap", attnLogitCap)
+                .put("rms_norm_eps", rmsNormEps).put("rope_base", ropeBase)
+                .put("pad_token", padToken).put("eos_token", eosToken).put("sequence_len", sequenceLen);
+        return o;
+    }
+
+    /** The inverse of {@link #toJson}: every field present and of its type (as {@link #merge} leaves them). */
+    private static ModelConfig fromJson(ObjectNode o) {
+        return new ModelConfig(o.get("vocab_size").intValue(), o.get("emb_size").intValue(), o.get("key_size").intValue(),
+                o.get("num_q_heads").intValue(), o.get("num_kv_heads").intValue(), o.get("num_layers").intValue(),
+                o.get("num_experts").intValue(), o.get("num_selected_experts").intValue(),
+                o.get("widening_factor").doubleValue(), o.get("ffn_size").intValue(),
+                o.get("embedding_multiplier_scale").doubleValue(), o.get("output_multiplier_scale").doubleValue(),
+                o.get("attn_output_multiplier").doubleValue(), o.get("attn_logit_cap").doubleValue(),
+                o.get("rms_norm_eps").doubleValue(), o.get("rope_base").doubleValue(),
+                o.get("pad_token").intValue(), o.get("eos_token").intValue(), o.get("sequence_len").intValue());
     }
 }

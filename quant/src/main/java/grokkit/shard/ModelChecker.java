@@ -29,17 +29,33 @@ public final class ModelChecker {
      * against it (length, CRC32C, padding: problems, exit 1).
      */
     public static Result check(Path dir) throws BadInputException {
+        return check(dir, (done, total) -> { });
+    }
+
+    /** Progress of a check: {@code done} of {@code total} region bytes checksummed so far. */
+    @FunctionalInterface
+    public interface Progress {
+        void update(long done, long total);
+    }
+
+    /** As {@link #check(Path)}, reporting the bytes checksummed as it goes. */
+    public static Result check(Path dir, Progress progress) throws BadInputException {
         Manifest m = Manifest.read(dir);
         List<String> problems = new ArrayList<>();
         long bytes = 0;
         for (ShardInfo s : m.shards()) bytes += s.bytes();
+        long regionBytes = 0;
+        for (TensorRecord t : m.tensors()) regionBytes += t.weights().length() + (t.scales() == null ? 0 : t.scales().length());
+        final long total = regionBytes;
+        long[] done = {0};
+        java.util.function.LongConsumer read = n -> progress.update(done[0] += n, total);
         for (ShardInfo s : m.shards()) {
             Path file = dir.resolve(s.file());
             // A shard that exists must lie inside the directory (a symbolic link out is refused);
             // a missing one is reported with the tensors it holds.
             if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(file)) file = ModelFiles.inside(dir, s.file(), "shard");
             List<TensorRecord> in = m.tensors().stream().filter(t -> t.shard().equals(s.file())).toList();
-            problems.addAll(ShardVerifier.verify(file, s.bytes(), in));
+            problems.addAll(ShardVerifier.verify(file, s.bytes(), in, read));
         }
         return new Result(problems, m.shards().size(), m.tensors().size(), bytes);
     }

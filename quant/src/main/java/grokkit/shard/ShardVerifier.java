@@ -26,6 +26,11 @@ public final class ShardVerifier {
 
     /** Problems found in {@code file} (empty if it verifies). */
     public static List<String> verify(Path file, long expectedBytes, List<TensorRecord> records) {
+        return verify(file, expectedBytes, records, n -> { });
+    }
+
+    /** As {@link #verify(Path, long, List)}, telling {@code bytesRead} each run of region bytes checksummed (progress). */
+    public static List<String> verify(Path file, long expectedBytes, List<TensorRecord> records, java.util.function.LongConsumer bytesRead) {
         List<String> problems = new ArrayList<>();
         String name = file.getFileName().toString();
         if (!Files.isRegularFile(file)) {
@@ -63,7 +68,7 @@ public final class ShardVerifier {
                         break;
                     }
                 }
-                String crc = Region.hex(crc32c(seg, r.offset(), r.length()));
+                String crc = Region.hex(crc32c(seg, r.offset(), r.length(), bytesRead));
                 if (!crc.equals(r.crc32c()))
                     problems.add(what + ": CRC32C mismatch (file " + crc + ", manifest " + r.crc32c() + "): the tensor's bytes are corrupted");
                 prevEnd = Math.max(prevEnd, r.end());
@@ -80,11 +85,17 @@ public final class ShardVerifier {
 
     /** CRC32C of {@code length} bytes of {@code seg} from {@code offset}. */
     public static long crc32c(MemorySegment seg, long offset, long length) {
+        return crc32c(seg, offset, length, n -> { });
+    }
+
+    /** As {@link #crc32c(MemorySegment, long, long)}, telling {@code bytesRead} after each 64 MiB (a Grok-1 expert tensor is GBs). */
+    static long crc32c(MemorySegment seg, long offset, long length, java.util.function.LongConsumer bytesRead) {
         CRC32C crc = new CRC32C();
-        long chunk = 1L << 30;
+        long chunk = 64L << 20;
         for (long p = 0; p < length; p += chunk) {
             long n = Math.min(chunk, length - p);
             crc.update(seg.asSlice(offset + p, n).asByteBuffer());
+            bytesRead.accept(n);
         }
         return crc.getValue();
     }

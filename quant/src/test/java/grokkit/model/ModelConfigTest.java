@@ -20,6 +20,20 @@ class ModelConfigTest {
     }
 
     @Test
+    void handWrittenJsonIsWhatJacksonsBeanMappingWritesAndReads() throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper bean = new com.fasterxml.jackson.databind.ObjectMapper();
+        ModelConfig odd = new ModelConfig(1000, 96, 24, 4, 2, 3, 5, 2, 7.5, 480, 1.25e-3, -0.75, 0.1, 17.5, 3e-7, 12345.5, 1, 3, 0);
+        for (ModelConfig c : new ModelConfig[]{ModelConfig.grok1(), odd}) {
+            assertThat(c.toJson()).isEqualTo(bean.valueToTree(c));
+            assertThat(c.toJson().toString()).isEqualTo(bean.writeValueAsString(c)); // same order, same number forms
+            assertThat(bean.treeToValue(c.toJson(), ModelConfig.class)).isEqualTo(c);
+            ModelConfig.Parsed p = ModelConfig.merge(c.toJson(), ModelConfig.grok1(), "test");
+            assertThat(p.config()).isEqualTo(c);
+            assertThat(p.givenFields()).containsExactlyElementsOf(ModelConfig.FIELDS);
+        }
+    }
+
+    @Test
     void ffnSizeRoundsUpToAMultipleOfEight() {
         assertThat(ModelConfig.referenceFfnSize(64, 8)).isEqualTo(344); // 341 -> 344
         assertThat(ModelConfig.referenceFfnSize(2048, 8)).isEqualTo(10928);

@@ -15,7 +15,11 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench",
         mixinStandardHelpOptions = true,
-        description = "Benchmarks: kernel GB/s against the measured memory bandwidth, model throughput.",
+        description = {"Benchmarks: kernel GB/s against the memory bandwidth, decode and prefill throughput.",
+                "Results and method: docs/BENCHMARKS.md."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok bench kernels --encodings int8-rowblock,q4nl --threads 1,2",
+                "  grok bench decode --shape grok1-layer --encoding int8"},
         subcommands = {
                 BenchKernelsCommand.class,
                 BenchDecodeCommand.class,

@@ -15,8 +15,12 @@ import java.util.concurrent.Callable;
 
 /** {@code grok bench decode}: tokens/s of step-by-step decode with the KV cache. */
 @Command(name = "decode", mixinStandardHelpOptions = true,
-        description = "Decode tokens/s (matrix-vector products over the selected experts) on random weights of a Grok shape, "
-                + "with the bytes read per token as a ratio of the memory bandwidth measured in the same run.")
+        description = {"Decode tokens/s of random weights at a Grok shape, or of a converted model.",
+                "Step-by-step decode (matrix-vector products over the selected experts), with the bytes read per token",
+                "as a ratio of the memory bandwidth measured in the same run."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok bench decode --shape grok1-layer --encoding int8",
+                "  grok bench decode --model grok-1-int4 --tokens 64"})
 public final class BenchDecodeCommand extends ModelBench implements Callable<Integer> {
     @Option(names = "--prompt", defaultValue = "16", paramLabel = "N", description = "Prompt tokens prefilled before decoding. Default: ${DEFAULT-VALUE}.")
     int prompt;

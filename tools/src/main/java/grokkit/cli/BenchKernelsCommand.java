@@ -43,9 +43,11 @@ import java.util.concurrent.atomic.LongAdder;
 @Command(name = "kernels",
         mixinStandardHelpOptions = true,
         description = {
-                "Kernel matrix-vector GB/s at Grok-1 expert shapes vs the memory read bandwidth measured in the same run,",
-                "and prefill (matrix-matrix) throughput. Needs about 1.7 GB of RAM with the default encodings."
-        })
+                "Kernel matrix-vector GB/s at Grok-1 expert shapes against the memory bandwidth.",
+                "The read bandwidth is measured in the same run over the same bytes; also the prefill (matrix-matrix)",
+                "throughput. Needs about 1.7 GB of RAM with the default encodings."},
+        footerHeading = "%nExample:%n",
+        footer = {"  grok bench kernels --encodings int8-rowblock,q4nl --threads 1,2 --markdown kernels.md"})
 public final class BenchKernelsCommand implements Callable<Integer> {
 
     @Option(names = "--encodings", split = ",", paramLabel = "ENC",

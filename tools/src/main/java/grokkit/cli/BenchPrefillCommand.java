@@ -15,7 +15,10 @@ import java.util.concurrent.Callable;
 
 /** {@code grok bench prefill}: prompt tokens/s of the matrix-matrix prefill path. */
 @Command(name = "prefill", mixinStandardHelpOptions = true,
-        description = "Prefill tokens/s (matrix-matrix products, tokens grouped by expert) on random weights of a Grok shape.")
+        description = {"Prefill tokens/s of random weights at a Grok shape, or of a converted model.",
+                "One pass over the prompt (matrix-matrix products, tokens grouped by expert)."},
+        footerHeading = "%nExample:%n",
+        footer = {"  grok bench prefill --shape grok1-layer --encoding q4nl --prompt 128"})
 public final class BenchPrefillCommand extends ModelBench implements Callable<Integer> {
     @Option(names = "--prompt", defaultValue = "64", paramLabel = "N", description = "Prompt length. Default: ${DEFAULT-VALUE}.")
     int prompt;

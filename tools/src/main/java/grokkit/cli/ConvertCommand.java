@@ -45,8 +45,8 @@ public final class ConvertCommand implements Callable<Integer> {
             description = {"MoE expert weights (default: ${DEFAULT-VALUE}):",
                     "  int8  xAI's values, lossless (8.5 bits/weight with the scales);",
                     "  int4  the best int4 encoding, = q4nl;",
-                    "  q4nl  non-uniform 4-bit grid with channel scales (4.25 bits/weight; half of Q4_0's KL",
-                    "        on the 12-layer fixture, docs/benchmarks/int4.md);",
+                    "  q4nl  non-uniform 4-bit grid with channel scales (4.25 bits/weight;",
+                    "        half the KL of Q4_0 on the 12-layer fixture: docs/benchmarks/int4.md);",
                     "  q4    uniform 4-bit grid, f16 group scales;",
                     "  q4_0  llama.cpp's Q4_0 (a baseline)."})
     String experts;
@@ -63,10 +63,8 @@ public final class ConvertCommand implements Callable<Integer> {
             description = "int4 group size along the input dimension: 32, 64 or 128 (default: ${DEFAULT-VALUE}).")
     int groupSize;
 
-    @Option(names = "--imatrix", paramLabel = "FILE",
-            description = {"An importance matrix (grok imatrix): weight the q4nl experts' error per input channel by the",
-                    "mean squared input seen on calibration text. Only with --experts int4 or q4nl."})
-    Path imatrix;
+    @Mixin
+    ImatrixOption imatrix;
 
     @Option(names = "--allow-scale-layout",
             description = "Accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that "
@@ -97,7 +95,7 @@ public final class ConvertCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter log = quiet.progress(spec.commandLine().getErr());
         ConvertOptions opts = new ConvertOptions(experts, attention, embeddings, groupSize, tokenizer.file(),
-                threads.resolve(), ConvertOptions.parseSize(shardSize), resume, imatrix);
+                threads.resolve(), ConvertOptions.parseSize(shardSize), resume, imatrix.file());
         opts.validate();
         ModelDirs.requireCheckpointDir(checkpoint, "CKPT_DIR");
         CheckpointConfig config = CheckpointConfig.resolve(checkpoint, modelConfig);

@@ -10,10 +10,10 @@ import grokkit.export.GgufVocabulary;
 import grokkit.export.ShardExportSource;
 import grokkit.export.TypeMix;
 import grokkit.gguf.GgmlType;
-import grokkit.model.ModelConfig;
 import grokkit.shard.Manifest;
 import grokkit.tokenizer.ModelProto;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -32,10 +32,14 @@ import java.util.concurrent.Callable;
  * output) → a GGUF file llama.cpp loads as architecture {@code grok} (docs/EXPORT.md).
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Export xAI's ckpt-0 checkpoint (or a grok convert output directory) to a llama.cpp GGUF file",
-                "(architecture grok; docs/EXPORT.md): names, orientation, every hyper-parameter and the tokenizer.",
-                "  grok export ckpt-0 grok-1-q8_0.gguf --type q8_0 --tokenizer tokenizer.model",
-                "  grok export ckpt-0 grok-1-q4_k.gguf --type q4_k --split-max-size 50G"})
+        description = {"Export xAI's ckpt-0 (or a converted model) to a GGUF file for llama.cpp.",
+                "Architecture grok (docs/EXPORT.md): llama.cpp's tensor names and orientation, every hyper-parameter",
+                "and the tokenizer (without --tokenizer or one named by a converted model: a placeholder vocabulary).",
+                "Progress goes to stderr."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok export ckpt-0 grok-1-q8_0.gguf --type q8_0 --tokenizer tokenizer.model",
+                "  grok export ckpt-0 grok-1-q4_k.gguf --type q4_k --split-max-size 50G",
+                "  grok export grok-1-int8 grok-1-q8_0.gguf                      (from a converted model)"})
 public final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -59,42 +63,40 @@ public final class ExportCommand implements Callable<Integer> {
             description = "Type of the tied embedding / output head token_embd (default: as the attention default).")
     String embeddingType;
 
-    @Option(names = "--model-config", paramLabel = "FILE",
-            description = "Model configuration JSON (reference field names), for a ckpt-0 source; absent fields are inferred from shapes or default to Grok-1.")
-    Path modelConfig;
-
-    @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "SentencePiece tokenizer.model to embed (default: the one a converted model names; without one, a placeholder vocabulary).")
-    Path tokenizer;
-
-    @Option(names = "--imatrix", paramLabel = "FILE",
-            description = "An importance matrix (grok imatrix): the expert quantizers weight each input's error by it.")
-    Path imatrix;
+    @Mixin
+    ImatrixOption imatrix;
 
     @Option(names = "--split-max-size", paramLabel = "SIZE",
             description = "Split into files of at most SIZE tensor bytes (50G, 500M as llama-gguf-split reads them; also GiB/MiB), "
                     + "named OUT-00001-of-0000N.gguf with llama.cpp's split.* keys.")
     String splitMaxSize;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all cores).")
-    Integer threads;
+    /** For a converted-model source, the default is the tokenizer its manifest names; without any, a placeholder vocabulary. */
+    @Mixin
+    TokenizerOption tokenizer;
+
+    /** For a ckpt-0 source only: a converted model's manifest holds its configuration. */
+    @Mixin
+    ModelConfigOption modelConfig;
+
+    @Mixin
+    ThreadsOption threads;
+
+    @Mixin
+    QuietOption quiet;
 
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = quiet.progress(spec.commandLine().getErr());
         GgmlType t = TypeMix.parse(type, "--type");
         GgmlType at = attentionType == null ? null : TypeMix.parse(attentionType, "--attention-type");
         GgmlType et = embeddingType == null ? null : TypeMix.parse(embeddingType, "--embedding-type");
         long split = splitMaxSize == null ? 0 : ExportOptions.parseSize(splitMaxSize);
-        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        if (n < 1) throw new BadInputException("--threads " + n + ": must be at least 1");
-        if (imatrix != null && !Files.isRegularFile(imatrix)) throw new BadInputException("--imatrix " + imatrix + ": no such file");
-        if (tokenizer != null && !Files.isRegularFile(tokenizer)) throw new BadInputException("--tokenizer " + tokenizer + ": no such file");
-        ExportOptions opts = new ExportOptions(TypeMix.of(t, at, et), imatrix, split, n);
+        ExportOptions opts = new ExportOptions(TypeMix.of(t, at, et), imatrix.file(), split, threads.resolve());
         try (ExportSource src = open()) {
             for (String note : src.notes()) out.println("source: " + note);
-            Path tok = tokenizer != null ? tokenizer : src.tokenizerHint();
+            Path tok = tokenizer.file() != null ? tokenizer.file() : src.tokenizerHint();
             GgufVocabulary vocab = tok == null ? GgufVocabulary.placeholder(src.config()) : vocabulary(tok);
             boolean terminal = System.console() != null && System.console().isTerminal();
             new Exporter(opts, out, err, terminal).export(src, vocab, out());
@@ -109,12 +111,12 @@ public final class ExportCommand implements Callable<Integer> {
 
     private ExportSource open() throws IOException {
         if (Files.isRegularFile(source.resolve(Manifest.FILE_NAME))) {
-            if (modelConfig != null)
+            if (modelConfig.file() != null)
                 throw new BadInputException("--model-config: " + source + " is a converted model, whose manifest holds its configuration");
             return ShardExportSource.open(source);
         }
-        ModelConfig.Parsed given = modelConfig == null ? null : ModelConfigOption.read(modelConfig, "--model-config");
-        CheckpointSource cs = CheckpointSource.open(source, given);
+        CheckpointConfig config = CheckpointConfig.resolve(source, modelConfig);
+        CheckpointSource cs = CheckpointSource.open(source, config.given(), config.refuseGuesses(), false);
         CheckpointExportSource s = new CheckpointExportSource(cs);
         try {
             s.validate();

@@ -13,6 +13,7 @@ import grokkit.shard.Manifest;
 import grokkit.tokenizer.SentencePieceTokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -42,8 +43,14 @@ import java.util.stream.Stream;
  * thread count and batch size, and a later release can be held to these bits.
  */
 @Command(name = "create", mixinStandardHelpOptions = true,
-        description = {"Write a golden set (golden.json + p<k>.f32.npy) from a converted model's own logits.",
-                "Example:  grok golden create grok-1-int8 --tokens prompts.txt --out golden-int8"})
+        description = {"Write a golden set from a converted model's own logits.",
+                "Writes golden.json and one p0.f32.npy, p1.f32.npy, ... per prompt (docs/GOLDEN.md), with the model's",
+                "manifest hash and the grok-kit version. The runtime's logits do not depend on the thread count or batch",
+                "size, so grok verify --max-abs-diff 0 holds a later build or conversion to these bits."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  grok golden create grok-1-int8 --tokens prompts.txt --out golden-int8",
+                "  grok golden create grok-1-int8 --text prompts.txt --tokenizer tokenizer.model --out golden-text",
+                "  grok verify grok-1-int8 --golden golden-int8 --max-abs-diff 0"})
 public final class GoldenCreateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -62,8 +69,9 @@ public final class GoldenCreateCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "SentencePiece model for --text (its vocabulary must be the model's).")
-    Path tokenizer;
+    /** For --text: the SentencePiece model (its vocabulary must be the model's). */
+    @Mixin
+    TokenizerOption tokenizer;
 
     @Option(names = "--chunk", defaultValue = "64", paramLabel = "N", description = "Tokens per prompt cut from --text (default ${DEFAULT-VALUE}; the last may be shorter).")
     int chunk;
@@ -71,21 +79,24 @@ public final class GoldenCreateCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The golden directory to create (must not exist; written under a temporary name, then renamed).")
     Path out;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors; the logits do not depend on it).")
-    Integer threads;
+    /** The logits do not depend on the thread count (docs/RUNTIME.md). */
+    @Mixin
+    ThreadsOption threads;
+
+    @Mixin
+    QuietOption quiet;
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter err = spec.commandLine().getErr();
-        if (threads != null && threads < 1) throw new BadInputException("--threads: must be >= 1, got " + threads);
-        if (input.text == null && (tokenizer != null || spec.commandLine().getParseResult().hasMatchedOption("--chunk")))
+        PrintWriter err = quiet.progress(spec.commandLine().getErr());
+        if (input.text == null && (tokenizer.file() != null || spec.commandLine().getParseResult().hasMatchedOption("--chunk")))
             throw new BadInputException("--tokenizer and --chunk go with --text");
         if (chunk < 1) throw new BadInputException("--chunk: must be >= 1, got " + chunk);
         if (Files.exists(out)) throw new BadInputException("--out " + out + ": already exists (a golden set is never overwritten)");
         long t0 = System.nanoTime();
         try (ModelWeights weights = ModelDirs.open(modelDir, "MODEL_DIR")) {
             int vocab = weights.config().vocabSize();
-            List<int[]> prompts = input.tokens != null ? readTokenFile(input.tokens) : readText(input.text, tokenizer, chunk, vocab);
+            List<int[]> prompts = input.tokens != null ? readTokenFile(input.tokens) : readText(input.text, tokenizer.file(), chunk, vocab);
             for (int k = 0; k < prompts.size(); k++) {
                 int[] p = prompts.get(k);
                 for (int i = 0; i < p.length; i++) {
@@ -95,7 +106,7 @@ public final class GoldenCreateCommand implements Callable<Integer> {
                 }
             }
             RuntimeOptions options = RuntimeOptions.defaults();
-            if (threads != null) options = options.withThreads(threads);
+            if (threads.given()) options = options.withThreads(threads.resolve());
             Path parent = out.toAbsolutePath().getParent();
             Files.createDirectories(parent);
             Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".tmp-");

@@ -4,9 +4,11 @@ import grokkit.errors.BadInputException;
 import grokkit.errors.ExitCodes;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
 
 /**
  * The {@code grok} command line. Each job is a subcommand class in this package; this class
@@ -25,23 +27,29 @@ import java.nio.file.NoSuchFileException;
                 "  grok verify grok-1-int8 --golden golden/             compare logits with the JAX reference",
                 "  grok run grok-1-int8 --prompt \"The answer is\"        generate text",
                 ""},
-        commandListHeading = "%nCommands (in workflow order):%n",
-        subcommands = {
-                InspectCommand.class,
-                ConvertCommand.class,
-                ExportCommand.class,
-                CheckCommand.class,
-                VerifyCommand.class,
-                GoldenCommand.class,
-                RunCommand.class,
-                TokenizeCommand.class,
-                LogitsCommand.class,
-                ImatrixCommand.class,
-                QuantEvalCommand.class,
-                BenchCommand.class,
-                CommandLine.HelpCommand.class,
-        })
+        commandListHeading = "%nCommands (in workflow order):%n")
 public final class GrokCli {
+    /**
+     * The subcommands, in workflow order. Not in {@code @Command(subcommands = ...)}: picocli
+     * would build every command's model (reflection over all their options) on each start, most
+     * of the start-up time (docs/benchmarks/startup.md); {@link #newCommandLine(String...)} builds
+     * only the one that runs.
+     */
+    static final List<Class<?>> COMMANDS = List.of(
+            ConvertCommand.class,
+            CheckCommand.class,
+            InspectCommand.class,
+            RunCommand.class,
+            LogitsCommand.class,
+            TokenizeCommand.class,
+            VerifyCommand.class,
+            GoldenCommand.class,
+            ExportCommand.class,
+            ImatrixCommand.class,
+            QuantEvalCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class);
+
     /** The grok-kit version, recorded in the files it writes (golden sets). */
     public static final String VERSION = "0.1.0";
 
@@ -52,7 +60,7 @@ public final class GrokCli {
 
     /** Runs the CLI in-process and returns the exit code (tests call this). */
     public static int run(String... args) {
-        CommandLine cl = newCommandLine();
+        CommandLine cl = newCommandLine(args);
         try {
             return cl.execute(args);
         } catch (Throwable t) { // anything picocli lets through: an Error while parsing or in a handler
@@ -65,14 +73,49 @@ public final class GrokCli {
         Faults.report(t, new PrintWriter(System.err, true), thread.getName());
     }
 
+    /** The command line with every subcommand built (tests, and {@code grok help COMMAND}). */
     public static CommandLine newCommandLine() {
+        return build(null, true);
+    }
+
+    /**
+     * The command line for {@code args}: the subcommand they name is built in full; the others
+     * are stubs holding only their name and description, which is all the top-level help and
+     * the "did you mean" of a mistyped command use.
+     */
+    static CommandLine newCommandLine(String... args) {
+        String named = null;
+        if (args != null) {
+            for (String a : args) {
+                if (!a.startsWith("-")) {
+                    named = a;
+                    break;
+                }
+            }
+        }
+        return build(named, "help".equals(named));
+    }
+
+    private static CommandLine build(String only, boolean all) {
         CommandLine cl = new CommandLine(new GrokCli());
+        for (Class<?> c : COMMANDS) {
+            Command a = c.getAnnotation(Command.class);
+            if (all || a.name().equals(only)) {
+                cl.addSubcommand(a.name(), c);
+            } else {
+                CommandSpec stub = CommandSpec.create().name(a.name());
+                stub.usageMessage().description(a.description()).header(a.header());
+                cl.addSubcommand(a.name(), stub);
+            }
+        }
         cl.setExecutionExceptionHandler(GrokCli::handle);
         cl.setExecutionStrategy(Faults.reportingErrors(cl.getExecutionStrategy()));
         cl.setParameterExceptionHandler(ParseErrors::handle);
-        cl.setUsageHelpWidth(100);
         cl.setUsageHelpLongOptionsMaxWidth(32);
-        cl.getSubcommands().get("verify").getCommandSpec().usageMessage().footer(VerifyCommand.defaultsFooter());
+        CommandLine verify = cl.getSubcommands().get("verify");
+        if (verify.getCommandSpec().userObject() instanceof VerifyCommand)
+            verify.getCommandSpec().usageMessage().footer(VerifyCommand.defaultsFooter());
+        HelpLayout.install(cl);
         cl.setExitCodeExceptionMapper(e -> ExitCodes.BAD_INPUT);
         return cl;
     }

@@ -36,7 +36,7 @@ import java.util.concurrent.Callable;
  * channel of the expert products and the tokens routed to the expert (docs/FORMAT.md).
  */
 @Command(name = "imatrix", mixinStandardHelpOptions = true,
-        description = {"Collect an importance matrix (mean squared expert inputs) on calibration text for int4 conversion.",
+        description = {"Collect an importance matrix on calibration text, for int4 conversion.",
                 "Per layer and expert: the mean square of each input channel of the expert products; used by",
                 "grok convert --experts int4 --imatrix FILE to weight the q4nl error.",
                 "Progress (tokens, rate, ETA) goes to stderr."},

@@ -42,11 +42,11 @@ import java.util.concurrent.Callable;
         description = {"Read and check an xAI ckpt-0 checkpoint without loading it.",
                 "Prints one line per file (parameter name, kind, dtypes, shapes, scale layout, bytes), then totals;",
                 "nothing in the checkpoint is executed and no array bytes are read (except with --touch).",
-                "Exit 2, naming the file and the problem, for a missing, extra, mis-shaped, truncated or hostile file."},
+                "Exit 2, naming the file and the problem, for a missing, extra, mis-shaped, truncated or bad file."},
         footerHeading = "%nExamples:%n",
         footer = {"  grok inspect ckpt-0",
-                "  grok inspect ckpt-0 --json - > checkpoint.json      (schema: docs/INSPECT.md)",
-                "  grok inspect ckpt-0 --touch                         (read every byte: disk speed, and a bad sector shows)"})
+                "  grok inspect ckpt-0 --json - > checkpoint.json      (schema: docs/SCHEMAS.md)",
+                "  grok inspect ckpt-0 --touch                         (read every byte: disk rate, bad sectors)"})
 public final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CKPT_DIR|FILE.gguf", description = "The ckpt-0 directory (or a directory containing ckpt-0), or a GGUF file (grok export).")
     Path ckptDir;
@@ -61,7 +61,7 @@ public final class InspectCommand implements Callable<Integer> {
     boolean touch;
 
     @Option(names = "--allow-scale-layout",
-            description = "accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that parameter")
+            description = "Accept int8 scales whose layout (per-column [1,N] or row-block [8,N]) differs from Grok-1's release for that parameter.")
     boolean allowScaleLayout;
 
     @Spec

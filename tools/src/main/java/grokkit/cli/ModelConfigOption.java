@@ -4,7 +4,6 @@ import grokkit.errors.BadInputException;
 import grokkit.model.ModelConfig;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -26,13 +25,7 @@ public final class ModelConfigOption {
             description = {"Model configuration JSON (the reference's field names). Default: config.json inside or beside ckpt-0;",
                     "without one, a checkpoint with Grok-1's shapes gets Grok-1's configuration and any other is refused."})
     void setFile(Path f) {
-        try {
-            // Says what the path is (missing, a directory, a FIFO or device) without opening it.
-            grokkit.io.InputFiles.requireRegularFile(f, "--model-config");
-        } catch (grokkit.errors.BadInputException e) {
-            throw new ParameterException(mixee.commandLine(), e.getMessage());
-        }
-        file = f;
+        file = FileArgument.regularFile(mixee, f, "--model-config");
     }
 
     @Option(names = "--infer-config",

@@ -48,7 +48,7 @@ import java.util.stream.Stream;
  * perplexity ratio on the prompts' own next tokens, with bits per weight and size of the experts.
  */
 @Command(name = "quant-eval", mixinStandardHelpOptions = true,
-        description = {"Measure what each int4 expert encoding costs in accuracy against the lossless int8 model.",
+        description = {"Measure the accuracy cost of each int4 expert encoding against lossless int8.",
                 "Converts the checkpoint with each encoding and the Q4_0 baseline, runs the same prompts through the",
                 "runtime, and compares with the int8 model: bits/weight, size, KL mean/p99/max,",
                 "same-top-1, PPL ratio. Writes quant-eval.json and quant-eval.md to --out; progress goes to stderr."},
@@ -279,7 +279,9 @@ public final class QuantEvalCommand implements Callable<Integer> {
     private String json(List<Row> rows) throws IOException {
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = om.createObjectNode();
-        root.put("schema_version", 1);
+        ObjectMapper metricsMapper = grokkit.verify.VerifyResult.jsonMapper(); // the same field names as verify --json
+        // 2: metrics in snake_case, as verify's JSON (1 wrote them in camelCase); docs/SCHEMAS.md
+        root.put("schema_version", 2);
         root.put("checkpoint", checkpoint.toString());
         root.put("prompts", prompts);
         root.put("length", length);
@@ -296,7 +298,7 @@ public final class QuantEvalCommand implements Callable<Integer> {
             o.put("model_bytes", r.modelBytes());
             o.put("kl_ratio", r.klRatio());
             o.put("convert_seconds", r.convertSeconds());
-            o.set("metrics", om.valueToTree(r.summary()));
+            o.set("metrics", metricsMapper.valueToTree(r.summary()));
         }
         return om.writeValueAsString(root) + "\n";
     }

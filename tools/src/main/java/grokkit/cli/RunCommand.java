@@ -33,8 +33,8 @@ import java.util.concurrent.Callable;
         description = {"Generate text from a converted model directory.",
                 "The text goes to stdout as it is produced; the timings (load, warm-up, prompt, generation) to stderr."},
         footerHeading = "%nExamples:%n",
-        footer = {"  grok run grok-1-int8 --prompt \"The quick brown fox\" --max-tokens 32 --temperature 0.8 --top-p 0.95 --seed 7",
-                "  grok run grok-1-int8 --prompt \"2 + 2 =\" --temperature 0 --show-ids      (greedy; print the token ids too)"})
+        footer = {"  grok run grok-1-int8 --prompt \"The quick brown fox\" --max-tokens 32 --temperature 0.8 --seed 7",
+                "  grok run grok-1-int8 --prompt \"2 + 2 =\" --temperature 0 --show-ids     (greedy, and the ids)"})
 public final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

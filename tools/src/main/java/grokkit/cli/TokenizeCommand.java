@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
  * {@code {"text": ...}} lines, or a speed measurement on a large text file ({@code --bench}).
  */
 @Command(name = "tokenize", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Encode text to token ids with a SentencePiece tokenizer.model, or decode ids back to text.",
+        description = {"Encode text to token ids with a SentencePiece tokenizer, or decode ids back to text.",
                 "Without TEXT (or with -) the text is read from stdin as UTF-8. No BOS or EOS is added unless --bos."},
         footerHeading = "%nExamples:%n",
         footer = {"  grok tokenize --tokenizer tokenizer.model \"Hello world\" --pieces",

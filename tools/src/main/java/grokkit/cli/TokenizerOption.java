@@ -2,7 +2,6 @@ package grokkit.cli;
 
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
@@ -18,13 +17,7 @@ public final class TokenizerOption {
     @Option(names = "--tokenizer", paramLabel = "FILE",
             description = "SentencePiece tokenizer.model (default for a model directory: the one its manifest names).")
     void setFile(Path f) {
-        try {
-            // Says what the path is (missing, a directory, a FIFO or device) without opening it.
-            grokkit.io.InputFiles.requireRegularFile(f, "--tokenizer");
-        } catch (grokkit.errors.BadInputException e) {
-            throw new ParameterException(mixee.commandLine(), e.getMessage());
-        }
-        file = f;
+        file = FileArgument.regularFile(mixee, f, "--tokenizer");
     }
 
     /** The file given, or null. */

@@ -111,4 +111,35 @@ class LauncherTest {
         assertThat(bad.code()).isEqualTo(2);
         assertThat(bad.err()).contains("--threads: must be between 1 and").doesNotContain("WARNING");
     }
+
+    /**
+     * Ctrl-C (SIGINT to the JVM, as a terminal sends it) during convert: the hint to continue with
+     * --resume is printed, the exit is not 0, and no manifest exists. The signal is sent as soon as
+     * the command says which configuration it converts with, which is printed just before the
+     * conversion starts; the q4nl conversion on one thread takes far longer than that.
+     */
+    @Test
+    void ctrlCDuringConvertPrintsTheResumeHint(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("interrupted");
+        ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "convert", SharedOptionsTest.CKPT.toString(), out.toString(),
+                "--model-config", SharedOptionsTest.CONFIG.toString(), "--experts", "int4", "--threads", "1", "--shard-size", "128KiB");
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().put("GROK_CLASSPATH", System.getProperty("java.class.path"));
+        Path err = tmp.resolve("err.txt");
+        pb.redirectOutput(tmp.resolve("out.txt").toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(err, StandardCharsets.UTF_8).contains("model configuration: ") && p.isAlive() && System.nanoTime() < deadline)
+            Thread.sleep(5);
+        assertThat(p.isAlive()).as("convert still running when the configuration line appeared:\n" + Files.readString(err)).isTrue();
+        // the launcher execs the JVM, so the process is the JVM
+        Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+        assertThat(kill.waitFor()).isZero();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String e = Files.readString(err, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(e).isNotZero();
+        assertThat(e).contains("grok convert: interrupted; completed shards are kept. Continue with the same command and --resume:",
+                "grok convert " + SharedOptionsTest.CKPT + " " + out + " [the same options] --resume");
+        assertThat(out.resolve("manifest.json")).doesNotExist();
+    }
 }

@@ -39,6 +39,7 @@ class QuantEvalCommandTest {
         assertThat(out.toString()).contains("| q4_0 | q4_0 |", "| q4nl | q4nl |", "| q4nl+imatrix | q4nl |", "seed 1235");
         assertThat(tmp.resolve("quant-eval.md")).exists();
         JsonNode j = new ObjectMapper().readTree(tmp.resolve("quant-eval.json").toFile());
+        assertThat(j.get("schema_version").asInt()).isEqualTo(2);
         JsonNode q40 = j.get("variants").get(0), nl = j.get("variants").get(1);
         assertThat(q40.get("experts").asText()).isEqualTo("q4_0");
         assertThat(q40.get("metrics").get("positions").asInt()).isEqualTo(256);
@@ -50,7 +51,7 @@ class QuantEvalCommandTest {
         // 256 positions is a small sample; the full table (2048 positions) gives 0.50. Issue 6 asks for a
         // same-top-1 rate at least as high as Q4_0's (here 0.949 each; 0.963 vs 0.950 on the full table).
         assertThat(nl.get("kl_ratio").asDouble()).isLessThan(0.85);
-        assertThat(nl.get("metrics").get("sameTop1Rate").asDouble()).isGreaterThanOrEqualTo(q40.get("metrics").get("sameTop1Rate").asDouble());
+        assertThat(nl.get("metrics").get("same_top1_rate").asDouble()).isGreaterThanOrEqualTo(q40.get("metrics").get("same_top1_rate").asDouble());
         // q4nl with an importance matrix (calibrated on other random tokens): same size, and also well below Q4_0
         // (whether it beats plain q4nl is within this fixture's noise, docs/benchmarks/int4.md).
         JsonNode im = j.get("variants").get(2);

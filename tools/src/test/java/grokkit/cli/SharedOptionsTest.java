@@ -52,6 +52,9 @@ class SharedOptionsTest {
                 List.of("logits", m, "--tokens", "5,17", "--out", tmp.resolve("l.npy").toString()),
                 List.of("imatrix", m, "--tokens", "5,17", "--out", tmp.resolve("im.json").toString()),
                 List.of("quant-eval", EXAMPLE.toString(), "--out", tmp.toString()),
+                List.of("golden", "create", m, "--tokens", tmp.resolve("p.txt").toString(), "--out", tmp.resolve("golden").toString()),
+                List.of("export", CKPT.toString(), tmp.resolve("out.gguf").toString(), "--model-config", CONFIG.toString()),
+                List.of("export", m, tmp.resolve("out.gguf").toString()),
                 List.of("bench", "decode", "--shape", "mini"),
                 List.of("bench", "prefill", "--shape", "mini"),
                 List.of("bench", "kernels", "--shapes", "64x64"));
@@ -74,6 +77,8 @@ class SharedOptionsTest {
         assertThat(ThreadsOption.problem(max)).isNull();
         assertThat(max).isBetween(16, 1024);
         assertThat(Files.exists(tmp.resolve("out"))).as("nothing converted").isFalse();
+        assertThat(Files.exists(tmp.resolve("out.gguf"))).as("nothing exported").isFalse();
+        assertThat(Files.exists(tmp.resolve("golden"))).as("no golden set").isFalse();
     }
 
     @Test
@@ -84,6 +89,8 @@ class SharedOptionsTest {
                 List.of("convert", CKPT.toString(), tmp.resolve("out").toString(), "--model-config", CONFIG.toString()),
                 List.of("run", model.toString(), "--prompt", "hi"),
                 List.of("imatrix", model.toString(), "--text", CONFIG.toString(), "--out", tmp.resolve("im.json").toString()),
+                List.of("golden", "create", model.toString(), "--text", CONFIG.toString(), "--out", tmp.resolve("golden").toString()),
+                List.of("export", model.toString(), tmp.resolve("out.gguf").toString()),
                 List.of("tokenize", "hi"));
         for (List<String> cmd : cmds) {
             List<String> args = new ArrayList<>(cmd);
@@ -99,7 +106,8 @@ class SharedOptionsTest {
         Path missing = tmp.resolve("none.json");
         String expected = "error: --model-config " + missing + ": no such file";
         for (List<String> cmd : List.of(List.of("convert", CKPT.toString(), tmp.resolve("out").toString()),
-                List.of("inspect", CKPT.toString()), List.of("quant-eval", EXAMPLE.toString(), "--out", tmp.toString()))) {
+                List.of("inspect", CKPT.toString()), List.of("export", CKPT.toString(), tmp.resolve("out.gguf").toString()),
+                List.of("quant-eval", EXAMPLE.toString(), "--out", tmp.toString()))) {
             List<String> args = new ArrayList<>(cmd);
             args.addAll(List.of("--model-config", missing.toString()));
             TokenizeCommandTest.Result r = run(args.toArray(String[]::new));
@@ -129,6 +137,8 @@ class SharedOptionsTest {
         assertThat(doc.get("source").get("kind").asText()).isEqualTo("model");
         assertThat(doc.get("source").get("path").asText()).isEqualTo(model.toString());
         assertThat(doc.get("overall").has("kl_mean")).isTrue();
+        assertThat(doc.get("overall").has("delta_p_mean")).as("Δp fields named delta_p_*").isTrue();
+        for (JsonNode c : doc.get("checks")) assertThat(doc.get("overall").has(c.get("metric").asText())).as("check metric names an overall field: " + c).isTrue();
         assertThat(doc.get("run").get("encodings").toString()).contains("int8");
         assertThat(doc.get("run").get("grok_kit").asText()).startsWith("grok-kit ");
         assertThat(r.err()).contains("PASS");

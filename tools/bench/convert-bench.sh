@@ -7,7 +7,8 @@
 # Steps: cp; int8 (O_DIRECT writes, the default); int8-buffered (-Dgrok.convert.direct=false:
 # page-cache writes, the earlier write path); int4 (the default int4 = q4nl); q4 (--experts q4,
 # the uniform grid with its scale search); cp again. STEPS="cp int8 cp2" runs a subset (the
-# ratios need cp and cp2). (The former q4-absmax step used -Dgrok.convert.q4=absmax, a hidden
+# ratios need cp and cp2); STEPS="cp gguf-q8_0 gguf-q4_k cp2" measures grok export instead
+# (gguf-TYPE for any --type). (The former q4-absmax step used -Dgrok.convert.q4=absmax, a hidden
 # input removed by issue 12; the encoder's cost against plain absmax/7 is measured per core by
 # quant's Q4NlEncodeBench, docs/benchmarks/int4.md.)
 set -euo pipefail
@@ -49,6 +50,9 @@ for s in $steps; do
     int8-buffered) GROK_JAVA_OPTS="-Xmx1g -Dgrok.convert.direct=false" step int8-buffered "$work/int8b" "${grok[@]}" "$work/int8b" "${opts[@]}" ;;
     int4) GROK_JAVA_OPTS="-Xmx1g" step int4 "$work/int4" "${grok[@]}" "$work/int4" "${opts[@]}" --experts int4 ;;
     q4) GROK_JAVA_OPTS="-Xmx1g" step q4 "$work/q4" "${grok[@]}" "$work/q4" "${opts[@]}" --experts q4 ;;
+    # grok export to GGUF (docs/EXPORT.md): gguf-TYPE with TYPE's default mix (attention and
+    # embedding q8_0 below 8 bits; channel folds on below 8 bits), one file.
+    gguf-*) GROK_JAVA_OPTS="-Xmx1g" step $s "$work/$s.gguf" "$here/grok" export "$ckpt" "$work/$s.gguf" "${opts[@]}" --type "${s#gguf-}" ;;
     *) echo "unknown step $s" >&2; exit 2 ;;
   esac
 done

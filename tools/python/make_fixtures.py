@@ -37,12 +37,14 @@ FIXTURES = {
     # K-quant-friendly widths (emb 256, ffn 256: every row is a whole number of 256-value
     # super-blocks, so GGUF Q4_K/Q5_K/Q6_K export without fallbacks), 4 layers, 4 experts top-2
     # to stay small (~4.5 MB); heavy-tailed like tiny-12l. Used by the GGUF quality benchmark
-    # (docs/benchmarks/gguf-quality.md).
+    # (docs/benchmarks/gguf-quality.md). Logit std 0.7: at the default 3 its heavy-tailed head
+    # puts the top logit ~30 above the next, every softmax is one-hot and KL (~1e-10) measures
+    # nothing; at 0.7 the top-1 margin is ~7, as tiny-12l's.
     "tiny-4l-k": dict(config=dict(SMALL, emb_size=256, key_size=64, num_q_heads=4, num_kv_heads=2,
                                   num_experts=4, widening_factor=1.5, vocab_size=512,
                                   num_layers=4, seed=44,
                                   init={"kind": "heavy", "post_norm_mean": 0.3,
-                                        "router_gain": 3.0}),
+                                        "router_gain": 3.0, "target_logit_std": 0.7}),
                       init="heavy", numpy_style=1, protocol=4, prompt_seed=4444,
                       lengths=[8, 16, 72, 136], pad_prompt_len=40),
     "tiny-np2-p5": dict(config=dict(SMALL, vocab_size=256, num_layers=3, seed=25),

@@ -36,12 +36,19 @@ public final class ExpertRows implements TensorRows {
     private final Kind kind;
     private final Rows[] experts;
     private final Imatrix imatrix;
+    private final ChannelFolds folds;
     private final float[][] importance;
 
     public ExpertRows(ExportSource src, ModelConfig config, int layer, Kind kind, Imatrix imatrixOrNull) {
+        this(src, config, layer, kind, imatrixOrNull, null);
+    }
+
+    /** With {@code folds} (null for none): the layer's channel folds, applied to every row read ({@link ChannelFolds}). */
+    public ExpertRows(ExportSource src, ModelConfig config, int layer, Kind kind, Imatrix imatrixOrNull, ChannelFolds folds) {
         this.layer = layer;
         this.kind = kind;
         this.imatrix = imatrixOrNull;
+        this.folds = folds == null || !folds.settings().any() ? null : folds;
         this.experts = new Rows[config.numExperts()];
         for (int e = 0; e < experts.length; e++) experts[e] = src.expert(ParamNames.layer(layer, kind.param), e);
         this.importance = new float[experts.length][];
@@ -73,10 +80,15 @@ public final class ExpertRows implements TensorRows {
     @Override
     public void read(int expert, int o0, int n, float[] dst) {
         experts[expert].read(o0, n, dst);
+        if (folds != null) folds.fold(kind, expert, o0, n, rowLength(), dst);
     }
 
     @Override
     public synchronized float[] importance(int expert) {
+        if (folds != null) {
+            if (importance[expert] == null) importance[expert] = folds.importance(kind, expert);
+            return importance[expert];
+        }
         if (imatrix == null) return null;
         if (importance[expert] == null) importance[expert] = imatrix.importance(layer, expert, kind == Kind.DOWN);
         return importance[expert];

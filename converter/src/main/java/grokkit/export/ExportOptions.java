@@ -14,8 +14,14 @@ import java.util.regex.Pattern;
  * @param imatrix      an importance matrix of {@code grok imatrix} for the expert quantizers, or null
  * @param splitMaxSize at most this many tensor-data bytes per file ({@code NAME-0000k-of-0000n.gguf}), or 0 for one file
  * @param threads      worker threads
+ * @param folds        the exact channel rewrites of the MoE layers ({@link ChannelFolds})
  */
-public record ExportOptions(TypeMix mix, Path imatrix, long splitMaxSize, int threads) {
+public record ExportOptions(TypeMix mix, Path imatrix, long splitMaxSize, int threads, ChannelFolds.Settings folds) {
+    /** With the default channel folds for the mix's expert type. */
+    public ExportOptions(TypeMix mix, Path imatrix, long splitMaxSize, int threads) {
+        this(mix, imatrix, splitMaxSize, threads, ChannelFolds.Settings.defaultFor(mix.experts()));
+    }
+
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMGT]?)(i?B?)", Pattern.CASE_INSENSITIVE);
 
     /**

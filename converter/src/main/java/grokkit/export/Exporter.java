@@ -74,12 +74,14 @@ public final class Exporter {
         }
         List<PlannedTensor> tensors;
         try {
-            tensors = GrokTensorMap.plan(src, opts.mix(), imatrix);
+            tensors = GrokTensorMap.plan(src, opts.mix(), imatrix, opts.folds());
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage(), e);
         }
         reportPlan(tensors, vocab);
         Map<String, GgufValue> kv = GrokMetadata.of(c, opts.mix(), vocab, c.equals(grokkit.model.ModelConfig.grok1()) ? "Grok-1" : "Grok (grok-kit export)");
+        // Only when something was folded: an export without folds has exactly llama.cpp's keys.
+        if (opts.folds().any()) kv.put(ChannelFolds.METADATA_KEY, GgufValue.string(opts.folds().describe()));
         List<List<Integer>> splits = split(tensors);
         List<Path> finals = fileNames(out, splits.size());
         for (Path f : finals) {
@@ -134,6 +136,7 @@ public final class Exporter {
         TypeMix m = opts.mix();
         log.printf("types: experts %s, attention %s, embedding/output %s, router and norms f32%n",
                 m.experts().cliName(), m.attention().cliName(), m.embedding().cliName());
+        log.printf("channel folds: %s%n", opts.folds().describe());
         Map<String, List<String>> fallbacks = new TreeMap<>();
         for (PlannedTensor t : tensors) {
             if (t.fallbackNote() == null) continue;

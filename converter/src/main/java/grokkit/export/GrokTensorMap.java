@@ -24,6 +24,11 @@ public final class GrokTensorMap {
     private GrokTensorMap() {}
 
     public static List<PlannedTensor> plan(ExportSource src, TypeMix mix, Imatrix imatrixOrNull) {
+        return plan(src, mix, imatrixOrNull, ChannelFolds.Settings.defaultFor(mix.experts()));
+    }
+
+    /** The plan with the given channel folds ({@link ChannelFolds}: the MoE norm, router and experts of every layer). */
+    public static List<PlannedTensor> plan(ExportSource src, TypeMix mix, Imatrix imatrixOrNull, ChannelFolds.Settings folds) {
         ModelConfig c = src.config();
         List<PlannedTensor> out = new ArrayList<>();
         add(out, mix, "token_embd.weight", TensorClass.EMBEDDING, ParamNames.EMBEDDINGS, TensorRows.of(src.embeddings()));
@@ -36,10 +41,12 @@ public final class GrokTensorMap {
             matrix(out, mix, src, b + "attn_v.weight", TensorClass.ATTENTION, l, ParamNames.ATTN_VALUE);
             matrix(out, mix, src, b + "attn_output.weight", TensorClass.ATTENTION, l, ParamNames.ATTN_OUT);
             norm(out, mix, src, b + "attn_output_norm.weight", l, ParamNames.NORM_POST_ATTN);
-            norm(out, mix, src, b + "ffn_norm.weight", l, ParamNames.NORM_PRE_MOE);
-            matrix(out, mix, src, b + "ffn_gate_inp.weight", TensorClass.ROUTER, l, ParamNames.ROUTER);
+            ChannelFolds f = new ChannelFolds(folds, src, c, l, imatrixOrNull);
+            String pn = ParamNames.layer(l, ParamNames.NORM_PRE_MOE), pr = ParamNames.layer(l, ParamNames.ROUTER);
+            add(out, mix, b + "ffn_norm.weight", TensorClass.NORM, pn, f.foldedNorm(TensorRows.of(src.vector(pn))));
+            add(out, mix, b + "ffn_gate_inp.weight", TensorClass.ROUTER, pr, f.foldedRouter(TensorRows.of(src.matrix(pr))));
             for (ExpertRows.Kind k : ExpertRows.Kind.values()) {
-                ExpertRows rows = new ExpertRows(src, c, l, k, imatrixOrNull);
+                ExpertRows rows = new ExpertRows(src, c, l, k, imatrixOrNull, f);
                 add(out, mix, b + k.ggufName + ".weight", TensorClass.EXPERT, ParamNames.layer(l, k.param), rows);
             }
             norm(out, mix, src, b + "layer_output_norm.weight", l, ParamNames.NORM_POST_MOE);

@@ -3,6 +3,7 @@ package grokkit.cli;
 import grokkit.convert.CheckpointSource;
 import grokkit.errors.BadInputException;
 import grokkit.export.CheckpointExportSource;
+import grokkit.export.ChannelFolds;
 import grokkit.export.ExportOptions;
 import grokkit.export.ExportSource;
 import grokkit.export.Exporter;
@@ -85,6 +86,12 @@ public final class ExportCommand implements Callable<Integer> {
     @Mixin
     QuietOption quiet;
 
+    @Option(names = "--channel-folds", paramLabel = "WHICH",
+            description = "Exact channel rewrites of the MoE layers before quantizing (docs/EXPORT.md, \"Channel folds\"): "
+                    + "down,norm | down | norm | none (default: down,norm for experts below 8 bits, none otherwise). "
+                    + "Recorded as grok-kit.channel_folds.")
+    String channelFolds;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -93,7 +100,8 @@ public final class ExportCommand implements Callable<Integer> {
         GgmlType at = attentionType == null ? null : TypeMix.parse(attentionType, "--attention-type");
         GgmlType et = embeddingType == null ? null : TypeMix.parse(embeddingType, "--embedding-type");
         long split = splitMaxSize == null ? 0 : ExportOptions.parseSize(splitMaxSize);
-        ExportOptions opts = new ExportOptions(TypeMix.of(t, at, et), imatrix.file(), split, threads.resolve());
+        TypeMix mix = TypeMix.of(t, at, et);
+        ExportOptions opts = new ExportOptions(mix, imatrix.file(), split, threads.resolve(), folds(mix));
         try (ExportSource src = open()) {
             for (String note : src.notes()) out.println("source: " + note);
             Path tok = tokenizer.file() != null ? tokenizer.file() : src.tokenizerHint();
@@ -103,6 +111,17 @@ public final class ExportCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    private ChannelFolds.Settings folds(TypeMix mix) throws BadInputException {
+        if (channelFolds == null) return ChannelFolds.Settings.defaultFor(mix.experts());
+        return switch (channelFolds.trim().toLowerCase(java.util.Locale.ROOT).replace(" ", "")) {
+            case "down,norm", "norm,down", "all" -> ChannelFolds.Settings.ALL;
+            case "down" -> new ChannelFolds.Settings(true, false);
+            case "norm" -> new ChannelFolds.Settings(false, true);
+            case "none" -> ChannelFolds.Settings.NONE;
+            default -> throw new BadInputException("--channel-folds " + channelFolds + ": expected down,norm, down, norm or none");
+        };
     }
 
     private Path out() {

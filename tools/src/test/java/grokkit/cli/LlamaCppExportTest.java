@@ -147,6 +147,68 @@ class LlamaCppExportTest {
         assertNoTrouble("dump_logits q8_0", err.toString());
     }
 
+    /** llama-quantize --pure of our f32 export to TYPE, attention and embeddings kept f32, as the export's overrides. */
+    static Path llamaQuantizePure(String type, Path imatrixOrNull) throws Exception {
+        Path theirs = tmp.resolve("llama-pure-" + type + (imatrixOrNull == null ? "" : "-im") + ".gguf");
+        List<String> cmd = new ArrayList<>(List.of(bin.resolve("llama-quantize").toString()));
+        if (imatrixOrNull != null) cmd.addAll(List.of("--imatrix", imatrixOrNull.toString()));
+        cmd.addAll(List.of("--pure", "--token-embedding-type", "f32", "--output-tensor-type", "f32"));
+        for (String t : new String[] {"attn_q", "attn_k", "attn_v", "attn_output"}) cmd.addAll(List.of("--tensor-type", t + "=f32"));
+        // With --imatrix, llama-quantize lays tensors out for 32-byte alignment but keeps our
+        // general.alignment of 64 (the file then fails to load); the override keeps them consistent.
+        cmd.addAll(List.of("--override-kv", "general.alignment=int:32"));
+        cmd.addAll(List.of(tmp.resolve("f32.gguf").toString(), theirs.toString(), type.toUpperCase(Locale.ROOT), "2"));
+        Run q = run(cmd);
+        assertThat(q.exit()).as(q.err()).isZero();
+        return theirs;
+    }
+
+    /**
+     * Issue 10's bar, on the 12-layer fixture: experts at a 4-bit type, attention and embeddings
+     * f32 on both sides, our export's mean KL against the golden (as llama.cpp computes the
+     * logits) at most 0.8x that of llama-quantize --pure on our f32 export, with no more tensor
+     * bytes; without and with importance matrices from the same calibration text (ours from grok
+     * imatrix, theirs from llama-imatrix). Measured 0.63x/0.65x (q4_0) and 0.70x (iq4_nl); q4_k
+     * (0.75-0.77x, docs/benchmarks/gguf-quality.md) is in the benchmark, not here, as its margin
+     * is within llama.cpp's run-to-run spread of KL on this model.
+     */
+    @Test
+    void fourBitExportsBeatLlamaQuantizePure() throws Exception {
+        assumeTrue(bin != null, "skipped: ../shared/llamacpp is absent");
+        export("f32.gguf", "--type", "f32");
+        Path cal = ROOT.resolve("golden-tests/fixtures/calibration/tiny-calibration.txt");
+        Path int8 = tmp.resolve("int8");
+        ExportCommandTest.Result c = ExportCommandTest.grok("convert", FIXTURE.resolve("ckpt-0").toString(), int8.toString(), "--model-config",
+                FIXTURE.resolve("config.json").toString(), "--tokenizer", ROOT.resolve("golden-tests/fixtures/tokenizer/tiny.model").toString(), "-q");
+        assertThat(c.exit()).as(c.err()).isZero();
+        Path ours = tmp.resolve("ours.imatrix.json");
+        c = ExportCommandTest.grok("imatrix", int8.toString(), "--text", cal.toString(), "--context", "128", "--out", ours.toString(), "-q");
+        assertThat(c.exit()).as(c.err()).isZero();
+        Path theirs = tmp.resolve("theirs.imatrix.gguf");
+        Run im = run(List.of(bin.resolve("llama-imatrix").toString(), "-m", tmp.resolve("f32.gguf").toString(), "-f", cal.toString(), "-c", "128",
+                "-o", theirs.toString(), "-t", "2", "--no-ppl"));
+        assertThat(im.exit()).as(im.err()).isZero();
+        record Case(String type, boolean imatrix) {}
+        for (Case k : List.of(new Case("q4_0", false), new Case("iq4_nl", false), new Case("q4_0", true))) {
+            List<String> opts = new ArrayList<>(List.of("--type", k.type(), "--attention-type", "f32", "--embedding-type", "f32"));
+            if (k.imatrix()) opts.addAll(List.of("--imatrix", ours.toString()));
+            Path mine = export("ours-" + k.type() + (k.imatrix() ? "-im" : "") + ".gguf", opts.toArray(String[]::new));
+            Path ref = llamaQuantizePure(k.type(), k.imatrix() ? theirs : null);
+            StringBuilder err = new StringBuilder();
+            Score a = score(mine, err), b = score(ref, new StringBuilder());
+            assertThat(a.meanKl()).as("%s%s: our mean KL %.4f vs llama-quantize --pure %.4f", k.type(), k.imatrix() ? " with imatrix" : "",
+                    a.meanKl(), b.meanKl()).isLessThanOrEqualTo(0.8 * b.meanKl());
+            assertThat(tensorBytes(mine)).as("%s tensor bytes", k.type()).isLessThanOrEqualTo(tensorBytes(ref));
+            assertNoTrouble("dump_logits " + k.type(), err.toString());
+        }
+    }
+
+    /** The bytes of a GGUF's tensor data (the file less its header and key-value section). */
+    static long tensorBytes(Path gguf) throws IOException {
+        grokkit.gguf.GgufFile g = grokkit.gguf.GgufFile.read(gguf);
+        return g.fileSize() - g.dataStart();
+    }
+
     @Test
     void exportsLoadInLlamaBenchWithoutWarnings() throws Exception {
         assumeTrue(bin != null, "skipped: ../shared/llamacpp is absent");

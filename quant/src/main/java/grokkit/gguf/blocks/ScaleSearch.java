@@ -61,28 +61,13 @@ final class ScaleSearch {
     /**
      * The error weights of {@code x[xo, xo+n)} into {@code w[0, n)}: the importance when given,
      * else all ones, so the quantizer minimises the (importance-weighted) squared error of the
-     * weights, which is what a matrix product's output error is proportional to. (q4nl also leans
-     * toward large weights with {@code sqrt(σ² + x²)}; its research table measured that lean
-     * slightly worse in KL, 0.892 vs 0.857 and 0.834 vs 0.823 with an imatrix, so it is off here,
-     * and {@link #LEAN_TO_LARGE} keeps it for experiments.)
+     * weights, which is what a matrix product's output error is proportional to. (Leaning toward
+     * large weights, as q4nl does with {@code sqrt(σ² + x²)}, measured no better in llama.cpp's KL:
+     * docs/benchmarks/gguf-quality.md.)
      */
     static void errorWeights(float[] x, int xo, int n, float[] imp, int io, float[] w) {
-        if (!LEAN_TO_LARGE) {
-            for (int j = 0; j < n; j++) w[j] = imp == null ? 1f : imp[io + j];
-            return;
-        }
-        double ss = 0;
-        for (int j = 0; j < n; j++) ss += (double) x[xo + j] * x[xo + j];
-        float sigma2 = (float) (2 * ss / n);
-        for (int j = 0; j < n; j++) {
-            float v = x[xo + j];
-            float s = (float) Math.sqrt(sigma2 + v * v);
-            w[j] = imp == null ? s : imp[io + j] * s;
-        }
+        for (int j = 0; j < n; j++) w[j] = imp == null ? 1f : imp[io + j];
     }
-
-    /** q4nl's {@code sqrt(σ² + x²)} lean toward large values (off; a system property for experiments). */
-    static final boolean LEAN_TO_LARGE = Boolean.getBoolean("grok.gguf.leanToLarge");
 
     /**
      * The weighted-least-squares scale of a symmetric block, not yet rounded: candidates map the

@@ -171,10 +171,15 @@ public final class Q4NlMatrix extends SegmentMatrix {
         }
     }
 
+    /**
+     * One bulk copy of the scale bytes, then table lookups: a prefill tile asks for every row's
+     * scales per chunk, and one segment read per scale cost about a fifth of a q4nl prefill.
+     */
     @Override
     void groupScales(int o, int g0, int g1, float[] dst, int off) {
-        long c = (long) o * groups;
-        for (int g = g0; g < g1; g++) dst[off + g - g0] = scale(c + g);
+        byte[] codes = new byte[g1 - g0];
+        MemorySegment.copy(scales, ValueLayout.JAVA_BYTE, scaleStart + (long) o * groups + g0, codes, 0, codes.length);
+        for (int i = 0; i < codes.length; i++) dst[off + i] = scaleTable[codes[i] & 0xff];
     }
 
     /** x∘c, which {@link #finish} needs when some groups are scalar. */

@@ -176,7 +176,9 @@ abstract class SegmentMatrix implements WeightMatrix {
     }
 
     final void decodeScales(long first, int count, float[] dst, int off, boolean bf16) {
-        for (int i = 0; i < count; i++) dst[off + i] = decodeScale(scales.get(LE_SHORT, 2 * (first + i)), bf16);
+        short[] bits = new short[count]; // one bulk copy: a segment read per scale costs several times more
+        MemorySegment.copy(scales, LE_SHORT, 2 * first, bits, 0, count);
+        for (int i = 0; i < count; i++) dst[off + i] = decodeScale(bits[i], bf16);
     }
 
     static float bf16ToFloat(short bits) {

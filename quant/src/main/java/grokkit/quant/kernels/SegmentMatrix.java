@@ -176,7 +176,9 @@ abstract class SegmentMatrix implements WeightMatrix {
     }
 
     final void decodeScales(long first, int count, float[] dst, int off, boolean bf16) {
-        for (int i = 0; i < count; i++) dst[off + i] = decodeScale(scales.get(LE_SHORT, 2 * (first + i)), bf16);
+        short[] bits = new short[count]; // one bulk copy: a segment read per scale costs several times more
+        MemorySegment.copy(scales, LE_SHORT, 2 * first, bits, 0, count);
+        for (int i = 0; i < count; i++) dst[off + i] = decodeScale(bits[i], bf16);
     }
 
     static float bf16ToFloat(short bits) {
@@ -248,9 +250,19 @@ abstract class SegmentMatrix implements WeightMatrix {
                     }
                 }
             }
-            for (int t = 0; t < tokens; t++) {
-                for (int o = b0; o < b1; o++) y[t][o] = finish(o, tree(st, 16 * (t * blockRows + o - b0) + lanes), x[t], prepared[t]);
-            }
+            finishBlock(x, prepared, st, blockRows, lanes, b0, b1, y);
+        }
+    }
+
+    /**
+     * Outputs [b0, b1) of every token at a prefill block's end: the tree sum of each lane state
+     * ({@code st[16·(t·blockRows + o − b0) + lanes]}), then {@link #finish}. Encodings whose
+     * finish is a long scalar chain override this to run several tokens' chains side by side,
+     * with the same operations per output.
+     */
+    void finishBlock(float[][] x, float[][] prepared, float[] st, int blockRows, int lanes, int b0, int b1, float[][] y) {
+        for (int t = 0; t < x.length; t++) {
+            for (int o = b0; o < b1; o++) y[t][o] = finish(o, tree(st, 16 * (t * blockRows + o - b0) + lanes), x[t], prepared[t]);
         }
     }
 

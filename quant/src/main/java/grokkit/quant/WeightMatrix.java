@@ -34,6 +34,26 @@ public interface WeightMatrix {
         for (int t = 0; t < x.length; t++) matvec(x[t], y[t], from, to);
     }
 
+    /**
+     * What a product over the tokens {@code x} needs from them alone (e.g. x rearranged into a
+     * kernel's feature order), computed once per product so that the threads' output ranges
+     * share it instead of each range recomputing it; pass it to {@link #matmul(float[][],
+     * PreparedInputs, float[][], int, int)} with the same {@code x}, unchanged.
+     */
+    default PreparedInputs prepareInputs(float[][] x) {
+        return PreparedInputs.NONE;
+    }
+
+    /** {@link #matmul(float[][], float[][], int, int)} with inputs from {@link #prepareInputs} of this matrix and this {@code x}. */
+    default void matmul(float[][] x, PreparedInputs prepared, float[][] y, int from, int to) {
+        matmul(x, y, from, to);
+    }
+
+    /** Opaque per-product input state of a kernel ({@link #prepareInputs}). */
+    interface PreparedInputs {
+        PreparedInputs NONE = new PreparedInputs() {};
+    }
+
     /** The dequantized weights feeding output {@code o}, i.e. column o of W, into {@code dst[0..in)}. */
     void dequantizeColumn(int o, float[] dst);
 }

@@ -61,18 +61,20 @@ final class RowParallel implements AutoCloseable {
 
     /** {@code y = x·W} over T rows ({@code x} is {@code [T][in]}, {@code y} is {@code [T][out]}). */
     void matmul(WeightMatrix w, float[][] x, float[][] y) {
-        forRange(w.outDim(), (from, to) -> slice(w, x, y, from, to));
+        WeightMatrix.PreparedInputs p = prepare(w, x);
+        forRange(w.outDim(), (from, to) -> slice(w, x, p, y, from, to));
     }
 
     /** {@code y[i] = x[i]·W[i]} for every i, in one dispatch; one-row inputs use the matrix-vector kernel. */
     void matmuls(WeightMatrix[] w, float[][][] x, float[][][] y) {
         int[] start = new int[w.length + 1];
         for (int i = 0; i < w.length; i++) start[i + 1] = start[i] + align(w[i].outDim());
+        WeightMatrix.PreparedInputs[] p = prepare(w, x);
         forRange(start[w.length], (from, to) -> {
             for (int i = 0; i < w.length; i++) {
                 int lo = Math.max(from, start[i]) - start[i];
                 int hi = Math.min(to, start[i] + w[i].outDim()) - start[i];
-                if (lo < hi) slice(w[i], x[i], y[i], lo, hi);
+                if (lo < hi) slice(w[i], x[i], p[i], y[i], lo, hi);
             }
         });
     }
@@ -87,10 +89,11 @@ final class RowParallel implements AutoCloseable {
     void gatedMatmuls(WeightMatrix[] gate, WeightMatrix[] up, float[][][] x, float[][][] h, float[][][] u) {
         if (gate.length == 0) return;
         int n = gate[0].outDim();
+        WeightMatrix.PreparedInputs[] pg = prepare(gate, x), pu = prepare(up, x);
         forRange(n, (from, to) -> {
             for (int i = 0; i < gate.length; i++) {
-                slice(gate[i], x[i], h[i], from, to);
-                slice(up[i], x[i], u[i], from, to);
+                slice(gate[i], x[i], pg[i], h[i], from, to);
+                slice(up[i], x[i], pu[i], u[i], from, to);
                 for (int t = 0; t < x[i].length; t++) VectorMath.geluTimes(h[i][t], u[i][t], from, to);
             }
         });
@@ -107,8 +110,9 @@ final class RowParallel implements AutoCloseable {
         if (down.length == 0) return;
         int n = down[0].outDim();
         int selected = gates[0].length;
+        WeightMatrix.PreparedInputs[] p = prepare(down, x);
         forRange(n, (from, to) -> {
-            for (int i = 0; i < down.length; i++) slice(down[i], x[i], y[i], from, to);
+            for (int i = 0; i < down.length; i++) slice(down[i], x[i], p[i], y[i], from, to);
             for (int t = 0; t < out.length; t++) {
                 float[] o = out[t];
                 java.util.Arrays.fill(o, from, to, 0f);
@@ -124,9 +128,29 @@ final class RowParallel implements AutoCloseable {
 
     /** One chunk of {@code y = x·W}: the matrix-vector kernel for one row, else the kernel's tiled product. */
     static void slice(WeightMatrix w, float[][] x, float[][] y, int from, int to) {
+        slice(w, x, prepare(w, x), y, from, to);
+    }
+
+    /** {@link #slice} with x's per-product state from {@link #prepare}, shared by all chunks of one product. */
+    static void slice(WeightMatrix w, float[][] x, WeightMatrix.PreparedInputs p, float[][] y, int from, int to) {
         if (x.length == 0) return;
         if (x.length == 1) w.matvec(x[0], y[0], from, to);
-        else w.matmul(x, y, from, to);
+        else w.matmul(x, p, y, from, to);
+    }
+
+    /**
+     * The per-product input state of {@code w} for {@code x} (x rearranged into the kernel's
+     * feature order), once per product on the calling thread rather than once per chunk: with
+     * 4 chunks per thread, recomputing it per chunk was ~20% of a q4nl prefill.
+     */
+    static WeightMatrix.PreparedInputs prepare(WeightMatrix w, float[][] x) {
+        return x.length > 1 ? w.prepareInputs(x) : WeightMatrix.PreparedInputs.NONE;
+    }
+
+    static WeightMatrix.PreparedInputs[] prepare(WeightMatrix[] w, float[][][] x) {
+        WeightMatrix.PreparedInputs[] p = new WeightMatrix.PreparedInputs[w.length];
+        for (int i = 0; i < w.length; i++) p[i] = prepare(w[i], x[i]);
+        return p;
     }
 
     @Override

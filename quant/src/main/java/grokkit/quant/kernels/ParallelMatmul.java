@@ -76,7 +76,9 @@ public final class ParallelMatmul implements AutoCloseable {
 
     /** {@code y[t] = x[t]·W} for every row t, over all outputs. */
     public void matmul(WeightMatrix w, float[][] x, float[][] y) {
-        forRange(w.outDim(), (from, to) -> w.matmul(x, y, from, to));
+        // x's per-product state once, not once per chunk (see WeightMatrix.prepareInputs).
+        WeightMatrix.PreparedInputs p = x.length > 1 ? w.prepareInputs(x) : WeightMatrix.PreparedInputs.NONE;
+        forRange(w.outDim(), (from, to) -> w.matmul(x, p, y, from, to));
     }
 
     /** Runs {@code task} over {@code [0, n)} split into cache-line-aligned chunks across the pool. */

@@ -53,6 +53,9 @@ public final class Q4NlMatrix extends SegmentMatrix {
     private final ThreadLocal<float[]> scaled;
     /** True when each half-group is whole 16-byte loads and the float shape divides 16 lanes. */
     private final boolean vector;
+    /** Input offset within its group of each feature offset w in [0, G) (see {@link #inputFeatures}). */
+    private final int[] inputOfFeature;
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q4NlMatrix(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out) {
         if (spec.encoding() != grokkit.quant.Encoding.Q4NL) throw new IllegalArgumentException("not a q4nl spec: " + spec);
@@ -74,6 +77,8 @@ public final class Q4NlMatrix extends SegmentMatrix {
         this.scaleStart = Q4Nl.headerBytes(in);
         this.scaled = ThreadLocal.withInitial(() -> new float[in]);
         this.vector = half % 16 == 0 && 16 % L == 0;
+        this.inputOfFeature = new int[group];
+        for (int w = 0; w < group; w++) inputOfFeature[w] = w / 32 * 16 + (w / 16 % 2) * 8 + w % 8 + ((w / 8) % 2 == 1 ? half : 0);
     }
 
 
@@ -142,15 +147,16 @@ public final class Q4NlMatrix extends SegmentMatrix {
 
     @Override
     void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
-        // Feature f = g·G + w reads input g·G + j (+ G/2 for the high nibbles' runs of 8), j as in
-        // the layout comment above. Runs per token and product call: no division by G per feature.
-        int g = f0 / group, w = f0 % group;
-        for (int f = f0; f < f1; f++) {
-            int i = g * group + w / 32 * 16 + (w / 16 % 2) * 8 + w % 8 + ((w / 8) % 2 == 1 ? half : 0);
-            dst[off + f - f0] = x[i] * channel[i];
-            if (++w == group) {
+        // Features come in runs of 8 consecutive inputs (the layout comment above): run w/8 of a
+        // group starts at input g·G + inputOfFeature[w]. f0 and f1 are multiples of G.
+        int w = f0 % group, base = f0 / group * group;
+        for (int f = f0, d = off; f < f1; f += 8, d += 8) {
+            int i = base + inputOfFeature[w];
+            for (int k = 0; k < 8; k++) dst[d + k] = x[i + k] * channel[i + k];
+            w += 8;
+            if (w == group) {
                 w = 0;
-                g++;
+                base += group;
             }
         }
     }
@@ -172,14 +178,20 @@ public final class Q4NlMatrix extends SegmentMatrix {
     }
 
     /**
-     * One bulk copy of the scale bytes, then table lookups: a prefill tile asks for every row's
-     * scales per chunk, and one segment read per scale cost about a fifth of a q4nl prefill.
+     * The scale bytes eight at a time (one 64-bit read each), then table lookups: a prefill tile
+     * asks for every row's scales per chunk, so per-call overhead matters here (a segment read
+     * per byte, and a small {@code MemorySegment.copy} to a heap array, each cost a large share
+     * of a q4nl prefill).
      */
     @Override
     void groupScales(int o, int g0, int g1, float[] dst, int off) {
-        byte[] codes = new byte[g1 - g0];
-        MemorySegment.copy(scales, ValueLayout.JAVA_BYTE, scaleStart + (long) o * groups + g0, codes, 0, codes.length);
-        for (int i = 0; i < codes.length; i++) dst[off + i] = scaleTable[codes[i] & 0xff];
+        long b = scaleStart + (long) o * groups + g0;
+        int n = g1 - g0, i = 0;
+        for (; i + 8 <= n; i += 8) {
+            long v = scales.get(LE_LONG, b + i);
+            for (int k = 0; k < 8; k++) dst[off + i + k] = scaleTable[(int) (v >>> (8 * k)) & 0xff];
+        }
+        for (; i < n; i++) dst[off + i] = scaleTable[scales.get(ValueLayout.JAVA_BYTE, b + i) & 0xff];
     }
 
     /** x∘c, which {@link #finish} needs when some groups are scalar. */

@@ -197,6 +197,27 @@ abstract class SegmentMatrix implements WeightMatrix {
      */
     @Override
     public void matmul(float[][] x, float[][] y, int from, int to) {
+        matmul(x, prepareInputs(x), y, from, to);
+    }
+
+    /** Per token: x' in feature order and the encoding's {@link #prepare} (null when unused). */
+    private record Inputs(float[][] features, float[][] prepared) implements PreparedInputs {}
+
+    @Override
+    public PreparedInputs prepareInputs(float[][] x) {
+        int tokens = x.length;
+        if (tokens < 2) return PreparedInputs.NONE;
+        for (float[] row : x) if (row.length < in) throw new IllegalArgumentException("x has " + row.length + " elements, need in=" + in + " for " + this);
+        float[][] prepared = new float[tokens][], xf = new float[tokens][];
+        for (int t = 0; t < tokens; t++) {
+            prepared[t] = prepare(x[t]);
+            xf[t] = allInputFeatures(x[t]);
+        }
+        return new Inputs(xf, prepared);
+    }
+
+    @Override
+    public void matmul(float[][] x, PreparedInputs inputs, float[][] y, int from, int to) {
         Objects.checkFromToIndex(from, to, out);
         int tokens = x.length;
         if (y.length < tokens) throw new IllegalArgumentException("y has " + y.length + " rows, x has " + tokens);
@@ -205,16 +226,15 @@ abstract class SegmentMatrix implements WeightMatrix {
             matvec(x[0], y[0], from, to);
             return;
         }
+        if (!(inputs instanceof Inputs p) || p.features.length != tokens)
+            throw new IllegalArgumentException("inputs were not prepared by this matrix for these " + tokens + " tokens: " + this);
         for (int t = 0; t < tokens; t++) checkMatvec(x[t], y[t], from, to);
-        float[][] prepared = new float[tokens][];
-        for (int t = 0; t < tokens; t++) prepared[t] = prepare(x[t]);
+        float[][] prepared = p.prepared, xf = p.features;
         int nf = vectorFeatures();
         if (nf == 0) {
             for (int t = 0; t < tokens; t++) for (int o = from; o < to; o++) y[t][o] = finish(o, 0f, x[t], prepared[t]);
             return;
         }
-        float[][] xf = new float[tokens][];
-        for (int t = 0; t < tokens; t++) xf[t] = allInputFeatures(x[t]);
         int gf = featureGroup();
         int kc = Math.min(nf, gf == 0 || gf >= MATMUL_CHUNK ? MATMUL_CHUNK : MATMUL_CHUNK / gf * gf);
         int perGroup = gf / L;

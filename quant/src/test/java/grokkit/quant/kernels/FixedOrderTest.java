@@ -131,6 +131,33 @@ class FixedOrderTest {
         }
     }
 
+    /** One {@code prepareInputs} shared by several output ranges (as the thread pool's chunks share it) gives the fixed order's bits. */
+    @ParameterizedTest(name = "{0} in={1} out={2}")
+    @MethodSource("cases")
+    void inputsPreparedOnceServeEveryRange(EncodingSpec spec, int in, int out) throws IOException {
+        WeightMatrix w = open(spec, in, out);
+        Random rnd = new Random(in * 7L + out);
+        int tokens = 5;
+        float[][] x = new float[tokens][], y = new float[tokens][out];
+        for (int t = 0; t < tokens; t++) x[t] = EncodedMatrix.randomVector(in, rnd);
+        WeightMatrix.PreparedInputs p = w.prepareInputs(x);
+        for (int from = 0; from < out; ) {
+            int to = Math.min(out, from + 1 + rnd.nextInt(4));
+            w.matmul(x, p, y, from, to);
+            from = to;
+        }
+        for (int t = 0; t < tokens; t++) {
+            float[] ref = new float[out];
+            FixedOrder.matvec(w, x[t], ref, 0, out);
+            assertBits(y[t], ref, "token " + t + " from shared prepared inputs");
+        }
+        if (w instanceof SegmentMatrix) {
+            float[][] fewer = {x[0], x[1]};
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> w.matmul(fewer, p, new float[2][out], 0, out))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not prepared");
+        }
+    }
+
     private static void assertBits(float[] got, float[] want, String what) {
         for (int o = 0; o < want.length; o++) {
             assertThat(Float.floatToRawIntBits(got[o])).as("%s, output %d: %s vs %s", what, o, got[o], want[o])

@@ -163,10 +163,11 @@ public final class Q4NlMatrix extends SegmentMatrix {
 
     @Override
     void featureWeights(int o, int f0, int f1, float[] dst, int off) {
+        // f0, f1 are multiples of G, itself a multiple of 32; the 16 bytes of features f..f+31
+        // start at byte f/2 of the row (g·G/2 + w/2 with f = g·G + w), so no division by G.
         long r = o * rowBytes;
-        for (int f = f0; f < f1; f += 32) { // f0, f1 are multiples of G, itself a multiple of 32
-            int g = f / group, w = f % group;
-            ByteVector q = ByteVector.fromMemorySegment(B16, weights, r + (long) g * half + w / 2, LE);
+        for (int f = f0; f < f1; f += 32) {
+            ByteVector q = ByteVector.fromMemorySegment(B16, weights, r + (f >>> 1), LE);
             ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
             ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
             int d = off + f - f0;

@@ -5,7 +5,11 @@
 # drift 1.5-2x over tens of seconds. Prints one line per pair and measurement; compare per pair.
 #   tools/bench/ab-decode-prefill.sh /path/to/old/grok [pairs] [encodings]
 set -euo pipefail
-old="${1:?usage: $0 OLD_GROK_LAUNCHER [PAIRS] [ENCODINGS]}"
+if [[ $# -lt 1 || ! -x "$1" ]]; then
+  echo "usage: $0 OLD_GROK_LAUNCHER [PAIRS] [ENCODINGS]  (OLD_GROK_LAUNCHER: an executable grok launcher of the other build; got '${1:-}')" >&2
+  exit 2
+fi
+old="$1"
 pairs="${2:-6}"
 encodings="${3:-int8 q4nl}"
 cd "$(dirname "$0")/../.."
@@ -20,6 +24,10 @@ for pair in $(seq 1 "$pairs"); do
           v=$("$g" bench decode --shape small --encoding "$enc" --threads 2 --repeats 2 --tokens 16 --probe-mb 64 2>&1 | grep 'best of' | grep -o '[0-9.]* tokens/s' | head -1)
         else
           v=$("$g" bench prefill --shape small --encoding "$enc" --threads 2 --prompt 64 --repeats 3 --probe-mb 64 --load-warmup 2>&1 | grep '^prefill:' | grep -o '[0-9.]* tokens/s' | head -1)
+        fi
+        if [[ -z "$v" ]]; then
+          echo "$0: $g bench $kind --encoding $enc printed no tokens/s (not built? run it by hand to see why)" >&2
+          exit 1
         fi
         line="$line $side=${v% tokens/s}"
       done

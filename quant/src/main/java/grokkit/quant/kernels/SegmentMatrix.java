@@ -201,7 +201,7 @@ abstract class SegmentMatrix implements WeightMatrix {
     }
 
     /** Per token: x' in feature order and the encoding's {@link #prepare} (null when unused). */
-    private record Inputs(float[][] features, float[][] prepared) implements PreparedInputs {}
+    private record Inputs(SegmentMatrix owner, float[][] features, float[][] prepared) implements PreparedInputs {}
 
     @Override
     public PreparedInputs prepareInputs(float[][] x) {
@@ -213,7 +213,7 @@ abstract class SegmentMatrix implements WeightMatrix {
             prepared[t] = prepare(x[t]);
             xf[t] = allInputFeatures(x[t]);
         }
-        return new Inputs(xf, prepared);
+        return new Inputs(this, xf, prepared);
     }
 
     @Override
@@ -226,7 +226,7 @@ abstract class SegmentMatrix implements WeightMatrix {
             matvec(x[0], y[0], from, to);
             return;
         }
-        if (!(inputs instanceof Inputs p) || p.features.length != tokens)
+        if (!(inputs instanceof Inputs p) || p.owner != this || p.features.length != tokens)
             throw new IllegalArgumentException("inputs were not prepared by this matrix for these " + tokens + " tokens: " + this);
         for (int t = 0; t < tokens; t++) checkMatvec(x[t], y[t], from, to);
         float[][] prepared = p.prepared, xf = p.features;

@@ -155,6 +155,9 @@ class FixedOrderTest {
             float[][] fewer = {x[0], x[1]};
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> w.matmul(fewer, p, new float[2][out], 0, out))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not prepared");
+            WeightMatrix other = open(spec, in, out); // same shape, another matrix: its inputs are not ours
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> w.matmul(x, other.prepareInputs(x), new float[tokens][out], 0, out))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not prepared");
         }
     }
 

@@ -5,6 +5,7 @@ import grokkit.quant.Q4Nl;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -19,11 +20,21 @@ import java.util.Objects;
  * bytes each (byte j: input j in the low nibble, input j+G/2 in the high nibble), one 16-bit
  * scale per group, {@code w = scale · LEVELS[code]}.
  *
- * <p>The decode step per 16 bytes: split the nibbles ({@code and 0x0F}, {@code >>> 4}), map
- * each code to its int8 level with one 16-entry byte shuffle ({@code selectFrom} on a 128-bit
- * table: {@code pshufb} on x86, {@code tbl} on ARM), widen to floats and multiply-add with x.
- * The group's sum is scaled once. A ragged last group (in not a multiple of G) and group sizes
- * whose half is not a multiple of 16 take a scalar path.
+ * <p><b>Integer products (issue 15).</b> The input x∘c is quantized once per product, per
+ * group of G inputs, to integers in [-128, 128] with one power-of-two step per group
+ * ({@link #quantizeGroup}; llama.cpp quantizes the activations of its Q4_0/Q8_0 dot products
+ * the same way, with a step of amax/127). A level (an int8 in [-127, 113]) times an input
+ * code fits 16 bits, and so
+ * does the sum of two such products; so the decode step per 16 bytes is: split the nibbles
+ * ({@code and 0x0F}, a 16-bit {@code >>> 4}), map each code to its level with one 16-entry
+ * byte shuffle ({@code selectFrom} on a 128-bit table: {@code pshufb} on x86, {@code tbl} on
+ * ARM), widen to 16-bit lanes, multiply by the input codes, add the two nibbles' products
+ * (exact), widen to int and add. The group's integer lane sums (exact, so their order is
+ * free) convert to float and fold once: {@code a = fma(float(isum), scale·step, a)}. No
+ * float conversion per weight: that was most of the former float kernel's time.
+ *
+ * <p>A ragged last group (in not a multiple of G) and group sizes whose half is not a
+ * multiple of 16 take a scalar float path on x∘c, as before.
  */
 public final class Q4NlMatrix extends SegmentMatrix {
     /** 16 bytes per load: one full shuffle table's worth of codes. */
@@ -31,6 +42,13 @@ public final class Q4NlMatrix extends SegmentMatrix {
     /** 16 widened bytes fill 16/L float vectors (L = 8: two). */
     private static final int PARTS = 16 / L;
     private static final ByteVector TABLE = ByteVector.fromArray(B16, Q4Nl.levels(), 0);
+    /** 16 levels (or input codes) in 16-bit lanes: their products and pair sums are exact there. */
+    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    /**
+     * Largest input code magnitude: a level (|·| ≤ 127) times a code fits 16 bits, and so does
+     * the sum of two such products (2·127·128 = 32512 ≤ 32767).
+     */
+    private static final int CODE_MAX = 128;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final float[] LEVEL = new float[16];
 
@@ -51,6 +69,9 @@ public final class Q4NlMatrix extends SegmentMatrix {
     private final long scaleStart;
     /** Scratch for x∘c, one per thread (matvec is called from many threads on one matrix). */
     private final ThreadLocal<float[]> scaled;
+    /** Scratch for the input codes and the per-group steps of one product, one per thread. */
+    private final ThreadLocal<short[]> codes;
+    private final ThreadLocal<float[]> steps;
     /** True when each half-group is whole 16-byte loads and the float shape divides 16 lanes. */
     private final boolean vector;
     /** Input offset within its group of each feature offset w in [0, G) (see {@link #inputFeatures}). */
@@ -76,6 +97,8 @@ public final class Q4NlMatrix extends SegmentMatrix {
         this.channel = Q4Nl.channelScales(scales, in);
         this.scaleStart = Q4Nl.headerBytes(in);
         this.scaled = ThreadLocal.withInitial(() -> new float[in]);
+        this.codes = ThreadLocal.withInitial(() -> new short[in]);
+        this.steps = ThreadLocal.withInitial(() -> new float[groups]);
         this.vector = half % 16 == 0 && 16 % L == 0;
         this.inputOfFeature = new int[group];
         for (int w = 0; w < group; w++) inputOfFeature[w] = w / 32 * 16 + (w / 16 % 2) * 8 + w % 8 + ((w / 8) % 2 == 1 ? half : 0);
@@ -101,6 +124,37 @@ public final class Q4NlMatrix extends SegmentMatrix {
         return xc;
     }
 
+    /**
+     * Quantizes inputs [i0, i0 + n) of x∘c (one group) to integer codes in [-128, 128] with a
+     * power-of-two step, the smallest with {@code 128·step ≥ amax}; returns the step.
+     * {@code code = round(x∘c / step)}. Why a power of two: multiplying by it is exact, so
+     * {@code fma(isum, scale·step, a)} (decode: an exact integer sum, one fold factor) and
+     * {@code fma(Σ level·(code·step), scale, a)} (prefill's generic float tiles, features
+     * {@code code·step}) are the same operation bit for bit, and prefill needs no per-token
+     * fold factors. It costs at most one bit of the codes' range (amax/step is in (64, 128]).
+     * A zero group, or one whose step would be below 2^-60, has step 0 and codes 0; a NaN or
+     * infinite input (or amax ≥ 2^60) makes the step NaN, so the outputs it touches are NaN
+     * (nothing is silently dropped). Plain scalar Java: it runs once per group and product and
+     * gives the same codes in every JIT tier.
+     */
+    static float quantizeGroup(float[] xc, int i0, int n, short[] dst, int d0) {
+        float amax = 0f;
+        for (int i = 0; i < n; i++) amax = Math.max(amax, Math.abs(xc[i0 + i]));
+        int e = Math.getExponent(amax) - (amax == Math.scalb(1f, Math.getExponent(amax)) ? 7 : 6);
+        float step = !(amax < 0x1p60f) ? Float.NaN : amax == 0f || e < -60 ? 0f : Math.scalb(1f, e);
+        float inv = step > 0f ? Math.scalb(1f, -e) : 0f;
+        for (int i = 0; i < n; i++) {
+            int q = Math.round(xc[i0 + i] * inv);
+            dst[d0 + i] = (short) Math.max(-CODE_MAX, Math.min(CODE_MAX, q));
+        }
+        return step;
+    }
+
+    /** x∘c of the vector groups as codes (in input order) into {@code q}, their steps into {@code step}. */
+    private void quantizeInput(float[] xc, short[] q, float[] step) {
+        for (int g = 0, n = vectorFeatures() / group; g < n; g++) step[g] = quantizeGroup(xc, g * group, group, q, g * group);
+    }
+
     @Override
     public void matvec(float[] x, float[] y, int from, int to) {
         Objects.checkFromToIndex(from, to, out);
@@ -108,56 +162,78 @@ public final class Q4NlMatrix extends SegmentMatrix {
         if (y.length < to) throw new IllegalArgumentException("y has " + y.length + " elements, need at least " + to + " for " + this);
         if (from == to) return;
         float[] xc = scaleInput(x);
-        float[] lanes = new float[L];
-        for (int o = from; o < to; o++) y[o] = row(xc, o, lanes);
+        short[] q = codes.get();
+        float[] step = steps.get();
+        quantizeInput(xc, q, step);
+        int n = vectorFeatures() / group;
+        float[] k = new float[n];
+        for (int o = from; o < to; o++) {
+            foldScales(o, step, k, n);
+            y[o] = finish(o, rowLanes(q, k, o, n), null, xc);
+        }
+    }
+
+    /** {@code k[g] = groupScale(o, g) · step[g]}, the fold factor of each vector group of row o (exact: step is a power of two). */
+    private void foldScales(int o, float[] step, float[] k, int n) {
+        groupScales(o, 0, n, k, 0);
+        for (int g = 0; g < n; g++) k[g] *= step[g];
     }
 
     /**
-     * One row: per 16 bytes of a full group, the levels of both nibbles by byte shuffle, widened
-     * to floats in two parts of 8; per part the low nibbles' products, then the high ones'.
+     * One row's vector groups, as the fixed lane tree of the folded lanes: per 16 bytes of a
+     * group, both nibbles' levels by byte shuffle, widened to 16-bit lanes and multiplied by the
+     * input codes; lane j of the pair sum is {@code lo_j·q[j] + hi_j·q[j+G/2]} (|·| ≤ 2·127·128,
+     * exact in 16 bits), widened to 8 int lanes (lane l gets pair lanes l and l+8). Per group
+     * one conversion and one fold with {@code k[g]}. Kept free of scalar work (scales, tails):
+     * C2 must inline every vector operation here (docs/KERNELS.md, "C2 pitfalls").
      */
-    private float row(float[] x, int o, float[] lanes) {
-        long r = o * rowBytes, c = (long) o * groups;
+    private float rowLanes(short[] q, float[] k, int o, int n) {
+        long r = o * rowBytes;
         FloatVector acc = FloatVector.zero(F);
-        for (int g = 0, n = vectorFeatures() / group; g < n; g++) {
+        for (int g = 0; g < n; g++) {
             int i0 = g * group;
             long b = r + (long) g * half;
-            FloatVector s = FloatVector.zero(F);
+            IntVector s = IntVector.zero(I);
             for (int j = 0; j < half; j += 16) {
-                ByteVector q = ByteVector.fromMemorySegment(B16, weights, b + j, LE);
-                ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
-                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
-                for (int p = 0; p < PARTS; p++) {
-                    FloatVector wl = (FloatVector) lo.convertShape(VectorOperators.B2F, F, p);
-                    FloatVector wh = (FloatVector) hi.convertShape(VectorOperators.B2F, F, p);
-                    s = wl.fma(FloatVector.fromArray(F, x, i0 + j + p * L), s);
-                    s = wh.fma(FloatVector.fromArray(F, x, i0 + half + j + p * L), s);
-                }
+                ByteVector bytes = ByteVector.fromMemorySegment(B16, weights, b + j, LE);
+                ByteVector lo = bytes.and((byte) 0x0F).selectFrom(TABLE);
+                // x86 has no byte shift: shift 16-bit lanes and mask (the same codes).
+                ByteVector hi = bytes.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                        .and((byte) 0x0F).selectFrom(TABLE);
+                ShortVector wl = (ShortVector) lo.convertShape(VectorOperators.B2S, S16, 0);
+                ShortVector wh = (ShortVector) hi.convertShape(VectorOperators.B2S, S16, 0);
+                ShortVector p = wl.mul(ShortVector.fromArray(S16, q, i0 + j)).add(wh.mul(ShortVector.fromArray(S16, q, i0 + half + j)));
+                s = s.add((IntVector) p.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) p.convertShape(VectorOperators.S2I, I, 1));
             }
-            acc = s.fma(FloatVector.broadcast(F, scale(c + g)), acc);
+            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, k[g]), acc);
         }
-        return finish(o, tree(acc), null, x);
+        return tree(acc);
     }
 
-    // Features (x' = x∘c): per 16 bytes j of a full group, 8 × (level lo, x'[j..]), 8 × (level hi,
-    // x'[j+G/2..]), then the same for bytes j+8..j+15. Ragged or odd-sized groups are in finish.
+    // Features (x' = code·step of x∘c, group by group): per 16 bytes j of a full group,
+    // 8 × (level lo, x'[j..]), 8 × (level hi, x'[j+G/2..]), then the same for bytes j+8..j+15;
+    // lane l thus sums inputs l, l+8, l+16, ... of the group, as the decode's int lanes do.
+    // Ragged or odd-sized groups are in finish (float x∘c).
     @Override int vectorFeatures() { return vector ? fullGroups * group : 0; }
     @Override int featureGroup() { return group; }
     @Override boolean featuresAreInputs() { return false; }
 
+    /**
+     * The dequantized input codes {@code code·step} (exact: a small integer times a power of
+     * two) in feature order: per 16 bytes j of a full group, the codes of inputs j..j+7, then
+     * j+G/2.., then j+8.., then j+G/2+8.. (the layout comment above). Every partial sum of the
+     * fixed-order chain over them is exact too, so prefill's float tiles compute the decode's
+     * integer sums (times the step). f0 and f1 are multiples of G.
+     */
     @Override
     void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
-        // Features come in runs of 8 consecutive inputs (the layout comment above): run w/8 of a
-        // group starts at input g·G + inputOfFeature[w]. f0 and f1 are multiples of G.
-        int w = f0 % group, base = f0 / group * group;
-        for (int f = f0, d = off; f < f1; f += 8, d += 8) {
-            int i = base + inputOfFeature[w];
-            for (int k = 0; k < 8; k++) dst[d + k] = x[i + k] * channel[i + k];
-            w += 8;
-            if (w == group) {
-                w = 0;
-                base += group;
-            }
+        float[] xc = new float[group];
+        short[] q = new short[group];
+        for (int f = f0, d = off; f < f1; f += group, d += group) {
+            int base = f / group * group;
+            for (int k = 0; k < group; k++) xc[k] = x[base + k] * channel[base + k];
+            float step = quantizeGroup(xc, 0, group, q, 0);
+            for (int w = 0; w < group; w++) dst[d + w] = q[inputOfFeature[w]] * step;
         }
     }
 

@@ -33,8 +33,19 @@ import java.util.Objects;
  * free) convert to float and fold once: {@code a = fma(float(isum), scale·step, a)}. No
  * float conversion per weight: that was most of the former float kernel's time.
  *
- * <p>A ragged last group (in not a multiple of G) and group sizes whose half is not a
- * multiple of 16 take a scalar float path on x∘c, as before.
+ * <p><b>Decode loops for G = 32</b> (the default; docs/KERNELS.md has the measurements). Four
+ * rows in flight, page-strided for short rows as int8's ({@link Int8GroupMatrix#rowStride}), the
+ * codes of x quantized with the Vector API once per call ({@link #quantizePaired}), scales
+ * read per group from a block copy of their bytes. The bytes of a group are permuted so that
+ * bytes l and l+8 sit side by side: the two 16-bit pair sums of a 32-bit lane then add up to
+ * the int lane of the fixed order with shifts alone (no 16→32-bit conversion of a vector's
+ * upper half, which the Vector API compiles to a slow slice). With 512-bit vectors (AVX-512:
+ * {@link #WIDE}) two rows share each vector ({@link #rows4Wide}), one two-table byte selection
+ * putting a group of both rows side by side; else one row per 256-bit vector
+ * ({@link #rows4Pairs}). Both give the same bits, and {@code FixedOrder}'s.
+ *
+ * <p>A ragged last group (in not a multiple of G), other group sizes, and groups whose half is
+ * not a multiple of 16 take the general loop ({@link #rowLanes}) or a scalar float path on x∘c.
  */
 public final class Q4NlMatrix extends SegmentMatrix {
     /** 16 bytes per load: one full shuffle table's worth of codes. */
@@ -76,9 +87,23 @@ public final class Q4NlMatrix extends SegmentMatrix {
     private final boolean vector;
     /** Input offset within its group of each feature offset w in [0, G) (see {@link #inputFeatures}). */
     private final int[] inputOfFeature;
+    /** Byte permutation of a G = 32 group for {@link #rows4Pairs}: bytes l and l+8 side by side. */
+    private static final ByteVector PAIR = ByteVector.fromArray(B16, new byte[] {0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15}, 0);
+    /** G = 32 with whole groups only: the four-row decode of {@link #rows4Pairs}. */
+    private final boolean pairs;
+    private final ThreadLocal<Decode> decode;
+    /** See {@link #WIDE}. */
+    private final boolean wide;
+    /** Rows a decode pass keeps in flight are this many rows apart (Int8GroupMatrix.rowStride of the row bytes). */
+    private final int rowStride;
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q4NlMatrix(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out) {
+        this(spec, weights, scales, in, out, WIDE);
+    }
+
+    /** {@code wide}: whether decode uses the 512-bit two-rows-per-vector loop ({@link #rows4Wide}); tests run both. */
+    Q4NlMatrix(EncodingSpec spec, MemorySegment weights, MemorySegment scales, int in, int out, boolean wide) {
         if (spec.encoding() != grokkit.quant.Encoding.Q4NL) throw new IllegalArgumentException("not a q4nl spec: " + spec);
         if (in <= 0 || out <= 0) throw new IllegalArgumentException("q4nl: bad shape in=" + in + " out=" + out);
         spec.checkShape(in, out);
@@ -100,6 +125,10 @@ public final class Q4NlMatrix extends SegmentMatrix {
         this.codes = ThreadLocal.withInitial(() -> new short[in]);
         this.steps = ThreadLocal.withInitial(() -> new float[groups]);
         this.vector = half % 16 == 0 && 16 % L == 0;
+        this.pairs = vector && group == 32;
+        this.wide = wide;
+        this.rowStride = Int8GroupMatrix.rowStride((int) Math.min(Integer.MAX_VALUE, rowBytes));
+        this.decode = ThreadLocal.withInitial(() -> new Decode(in, groups, rowStride));
         this.inputOfFeature = new int[group];
         for (int w = 0; w < group; w++) inputOfFeature[w] = w / 32 * 16 + (w / 16 % 2) * 8 + w % 8 + ((w / 8) % 2 == 1 ? half : 0);
     }
@@ -161,22 +190,278 @@ public final class Q4NlMatrix extends SegmentMatrix {
         if (x.length < in) throw new IllegalArgumentException("x has " + x.length + " elements, need in=" + in + " for " + this);
         if (y.length < to) throw new IllegalArgumentException("y has " + y.length + " elements, need at least " + to + " for " + this);
         if (from == to) return;
+        int n = vectorFeatures() / group;
+        int o = from;
+        if (pairs && n == groups) {
+            // G = 32, no scalar groups: four rows in flight, page-strided like int8 (rowStride).
+            Decode d = decode.get();
+            boolean wide = this.wide && n % 2 == 0;
+            quantizePaired(x, d.codes, d.steps, wide);
+            for (int s = rowStride; s >= 1; s >>= 1) {
+                for (; o + 4 * s <= to; o += 4 * s) {
+                    // The block's 4s rows are contiguous: their scale bytes in one copy.
+                    MemorySegment.copy(scales, ValueLayout.JAVA_BYTE, scaleStart + (long) o * groups, d.scaleBytes, 0, 4 * s * n);
+                    for (int p = 0; p < s; p++) {
+                        if (wide) rows4Wide(d.codes, d.steps, d.scaleBytes, p * n, o + p, s, n, y, d.lanes);
+                        else rows4Pairs(d.codes, d.steps, d.scaleBytes, p * n, o + p, s, n, y);
+                    }
+                }
+            }
+            if (o == to) return;
+        }
         float[] xc = scaleInput(x);
         short[] q = codes.get();
         float[] step = steps.get();
         quantizeInput(xc, q, step);
-        int n = vectorFeatures() / group;
         float[] k = new float[n];
-        for (int o = from; o < to; o++) {
-            foldScales(o, step, k, n);
+        for (; o < to; o++) {
+            foldScales(o, step, k, 0, n);
             y[o] = finish(o, rowLanes(q, k, o, n), null, xc);
         }
     }
 
-    /** {@code k[g] = groupScale(o, g) · step[g]}, the fold factor of each vector group of row o (exact: step is a power of two). */
-    private void foldScales(int o, float[] step, float[] k, int n) {
-        groupScales(o, 0, n, k, 0);
-        for (int g = 0; g < n; g++) k[g] *= step[g];
+    /** Per-thread scratch of the G = 32 decode: paired input codes, group steps, a row block's scale bytes. */
+    private static final class Decode {
+        final short[] codes;
+        final float[] steps;
+        final byte[] scaleBytes;
+        final float[] lanes = new float[16];
+
+        Decode(int in, int groups, int rowStride) {
+            codes = new short[2 * in];
+            steps = new float[groups];
+            scaleBytes = new byte[4 * rowStride * groups];
+        }
+    }
+
+    /**
+     * {@link #quantizeGroup} of every G = 32 group of x∘c, with the Vector API, writing the codes
+     * in the paired order of {@link #rows4Pairs}: for l in [0, 8), positions 2l and 2l+1 of a
+     * group hold the codes of inputs l and l+8, positions 16+2l and 17+2l those of inputs l+16
+     * and l+24. The same codes and steps as the scalar {@link #quantizeGroup} (which prefill and
+     * the tests use), by construction: x∘c is one rounded product either way, amax a maximum
+     * (order-free), {@code v = x∘c / step} exact (a power of two), and the rounding is
+     * {@code Math.round}'s ({@link #roundCodes}). NaN and infinite
+     * inputs: the step is NaN and the scale 1/step is 0, so NaN·0 = NaN converts to 0, as
+     * {@code Math.round(NaN)} is 0. {@code Q4NlMatrixTest} holds the two to the same codes.
+     */
+    void quantizePaired(float[] x, short[] qp, float[] step, boolean wide) {
+        for (int g = 0, i0 = 0; g < groups; g++, i0 += 32) {
+            FloatVector a = FloatVector.fromArray(F, x, i0).mul(FloatVector.fromArray(F, channel, i0));
+            FloatVector b = FloatVector.fromArray(F, x, i0 + 8).mul(FloatVector.fromArray(F, channel, i0 + 8));
+            FloatVector c = FloatVector.fromArray(F, x, i0 + 16).mul(FloatVector.fromArray(F, channel, i0 + 16));
+            FloatVector d = FloatVector.fromArray(F, x, i0 + 24).mul(FloatVector.fromArray(F, channel, i0 + 24));
+            FloatVector m = a.abs().max(b.abs()).max(c.abs().max(d.abs()));
+            // Math.max semantics per lane: a NaN anywhere makes amax NaN, as in the scalar loop.
+            float amax = maxLanes(m);
+            int e = Math.getExponent(amax) - (amax == Math.scalb(1f, Math.getExponent(amax)) ? 7 : 6);
+            float st = !(amax < 0x1p60f) ? Float.NaN : amax == 0f || e < -60 ? 0f : Math.scalb(1f, e);
+            float inv = st > 0f ? Math.scalb(1f, -e) : 0f;
+            step[g] = st;
+            ShortVector lo = pairCodes(roundCodes(a, inv), roundCodes(b, inv)), hi = pairCodes(roundCodes(c, inv), roundCodes(d, inv));
+            if (wide) { // each half twice, for the two rows of a 512-bit vector (rows4Wide)
+                lo.intoArray(qp, 2 * i0);
+                lo.intoArray(qp, 2 * i0 + 16);
+                hi.intoArray(qp, 2 * i0 + 32);
+                hi.intoArray(qp, 2 * i0 + 48);
+            } else {
+                lo.intoArray(qp, i0);
+                hi.intoArray(qp, i0 + 16);
+            }
+        }
+    }
+
+    /** Largest lane (NaN if any lane is NaN), by a fixed sequence of Math.max: the same result as the scalar loop. */
+    private static float maxLanes(FloatVector m) {
+        float r = m.lane(0);
+        for (int l = 1; l < 8; l++) r = Math.max(r, m.lane(l));
+        return r;
+    }
+
+    /**
+     * {@code clamp(Math.round(v·inv), ±128)} lane-wise. {@code Math.round(u)} is
+     * {@code floor(u + 1/2)}, but {@code u + 1/2} itself can round (u = 0.49999997 gives 1), so:
+     * truncate, take the fraction {@code u − trunc(u)} (exact below 2^23), and step up where it
+     * is at least 1/2, down where it is below −1/2. u is first clamped to ±129, so the integer
+     * never overflows; NaN converts to 0 and compares false, as {@code Math.round(NaN)} is 0.
+     */
+    static IntVector roundCodes(FloatVector v, float inv) {
+        FloatVector u = v.mul(inv).max(-129f).min(129f);
+        IntVector t = (IntVector) u.convert(VectorOperators.F2I, 0);
+        FloatVector frac = u.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+        t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I)).sub(1, frac.compare(VectorOperators.LT, -0.5f).cast(I));
+        return t.max(-CODE_MAX).min(CODE_MAX);
+    }
+
+    /** Lanes l of lo and hi side by side as 16-bit values: lo in the low half of each int (little-endian). */
+    private static ShortVector pairCodes(IntVector lo, IntVector hi) {
+        return hi.lanewise(VectorOperators.LSHL, 16).or(lo.and(0xFFFF)).reinterpretAsShorts();
+    }
+
+    /**
+     * Whether 512-bit integer vectors are intrinsified here (AVX-512): then {@link #rows4Wide}
+     * computes two rows per vector. Either path gives the same bits (each row's chain of float
+     * operations is the same; the integer parts are exact).
+     */
+    static final boolean WIDE = IntVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
+    /** The 16 levels twice: a 32-lane byte lookup table whose two halves agree. */
+    private static final ByteVector TABLE2;
+    /**
+     * Two-vector byte selections for {@link #rows4Wide}: from the 32 bytes of groups g, g+1 of
+     * row r (indexes 0..31) and of row r' (32..63), group g of r in {@link #PAIR} order, then
+     * group g of r'; and the same for group g+1.
+     */
+    private static final ByteVector TWO_ROWS_FIRST, TWO_ROWS_SECOND;
+    /** Lanes 8..15 of a 16-lane float vector: the second row's. */
+    private static final jdk.incubator.vector.VectorMask<Float> SECOND_ROW;
+
+    static {
+        byte[] t = new byte[32], first = new byte[32], second = new byte[32];
+        byte[] levels = Q4Nl.levels();
+        int[] pair = {0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15};
+        for (int i = 0; i < 32; i++) {
+            t[i] = levels[i % 16];
+            int fromSecondRow = i < 16 ? 0 : 32;
+            first[i] = (byte) (fromSecondRow + pair[i % 16]);
+            second[i] = (byte) (fromSecondRow + 16 + pair[i % 16]);
+        }
+        TABLE2 = ByteVector.fromArray(B32, t, 0);
+        TWO_ROWS_FIRST = ByteVector.fromArray(B32, first, 0);
+        TWO_ROWS_SECOND = ByteVector.fromArray(B32, second, 0);
+        boolean[] m = new boolean[16];
+        for (int l = 8; l < 16; l++) m[l] = true;
+        SECOND_ROW = jdk.incubator.vector.VectorMask.fromArray(F16, m, 0);
+    }
+
+    /**
+     * {@link #rows4Pairs} with 512-bit integer vectors, two rows per vector: rows (o, o+s) and
+     * (o+2s, o+3s), two groups per step. One two-vector byte selection puts a group of both rows
+     * side by side in {@link #PAIR} order; the nibbles, levels, 16-bit products and pair sums
+     * then run on both rows at once, lanes 0..7 being the first row's int lanes and 8..15 the
+     * second's, exactly the lanes of {@link #rows4Pairs}. The fold multiplies by the group's
+     * step and adds {@code lanes · scale} into a 16-lane accumulator with each row's scale in
+     * its half: per row, the same float operations in the same order, so the same bits.
+     * Input codes come duplicated per group ({@code qp[64g ..]}: the low-nibble codes twice,
+     * then the high-nibble codes twice).
+     */
+    private void rows4Wide(short[] qp, float[] step, byte[] sb, int sb0, int o, int s, int n, float[] y, float[] lanes) {
+        float[] table = scaleTable;
+        long stride = (long) s * rowBytes;
+        MemorySegment w0 = weights.asSlice(o * rowBytes, rowBytes), w1 = weights.asSlice(o * rowBytes + stride, rowBytes);
+        MemorySegment w2 = weights.asSlice(o * rowBytes + 2 * stride, rowBytes), w3 = weights.asSlice(o * rowBytes + 3 * stride, rowBytes);
+        FloatVector a01 = FloatVector.zero(F16), a23 = a01;
+        int k0 = sb0, k1 = sb0 + s * n, k2 = sb0 + 2 * s * n, k3 = sb0 + 3 * s * n;
+        for (int g = 0; g < n; g += 2) {
+            long b = (long) g * 16;
+            ByteVector r0 = ByteVector.fromMemorySegment(B32, w0, b, LE), r1 = ByteVector.fromMemorySegment(B32, w1, b, LE);
+            ByteVector r2 = ByteVector.fromMemorySegment(B32, w2, b, LE), r3 = ByteVector.fromMemorySegment(B32, w3, b, LE);
+            int g0 = g + 0;
+            ShortVector qa0 = ShortVector.fromArray(S32, qp, 64 * g0), qb0 = ShortVector.fromArray(S32, qp, 64 * g0 + 32);
+            FloatVector st0 = FloatVector.broadcast(F16, step[g0]);
+            ByteVector x010 = TWO_ROWS_FIRST.selectFrom(r0, r1);
+            ShortVector p010 = ((ShortVector) x010.and((byte) 0x0F).selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qa0)
+                    .add(((ShortVector) x010.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qb0));
+            IntVector v010 = p010.reinterpretAsInts();
+            FloatVector kv00 = FloatVector.broadcast(F16, table[sb[k0 + g0] & 0xff]).blend(table[sb[k1 + g0] & 0xff], SECOND_ROW);
+            a01 = ((FloatVector) v010.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v010.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st0).fma(kv00, a01);
+            ByteVector x230 = TWO_ROWS_FIRST.selectFrom(r2, r3);
+            ShortVector p230 = ((ShortVector) x230.and((byte) 0x0F).selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qa0)
+                    .add(((ShortVector) x230.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qb0));
+            IntVector v230 = p230.reinterpretAsInts();
+            FloatVector kv20 = FloatVector.broadcast(F16, table[sb[k2 + g0] & 0xff]).blend(table[sb[k3 + g0] & 0xff], SECOND_ROW);
+            a23 = ((FloatVector) v230.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v230.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st0).fma(kv20, a23);
+            int g1 = g + 1;
+            ShortVector qa1 = ShortVector.fromArray(S32, qp, 64 * g1), qb1 = ShortVector.fromArray(S32, qp, 64 * g1 + 32);
+            FloatVector st1 = FloatVector.broadcast(F16, step[g1]);
+            ByteVector x011 = TWO_ROWS_SECOND.selectFrom(r0, r1);
+            ShortVector p011 = ((ShortVector) x011.and((byte) 0x0F).selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qa1)
+                    .add(((ShortVector) x011.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qb1));
+            IntVector v011 = p011.reinterpretAsInts();
+            FloatVector kv01b = FloatVector.broadcast(F16, table[sb[k0 + g1] & 0xff]).blend(table[sb[k1 + g1] & 0xff], SECOND_ROW);
+            a01 = ((FloatVector) v011.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v011.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st1).fma(kv01b, a01);
+            ByteVector x231 = TWO_ROWS_SECOND.selectFrom(r2, r3);
+            ShortVector p231 = ((ShortVector) x231.and((byte) 0x0F).selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qa1)
+                    .add(((ShortVector) x231.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE2).convertShape(VectorOperators.B2S, S32, 0)).mul(qb1));
+            IntVector v231 = p231.reinterpretAsInts();
+            FloatVector kv21 = FloatVector.broadcast(F16, table[sb[k2 + g1] & 0xff]).blend(table[sb[k3 + g1] & 0xff], SECOND_ROW);
+            a23 = ((FloatVector) v231.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v231.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st1).fma(kv21, a23);
+        }
+        a01.intoArray(lanes, 0);
+        y[o] = tree(lanes, 0);
+        y[o + s] = tree(lanes, 8);
+        a23.intoArray(lanes, 0);
+        y[o + 2 * s] = tree(lanes, 0);
+        y[o + 3 * s] = tree(lanes, 8);
+    }
+
+    /**
+     * Rows o, o+s, o+2s, o+3s for G = 32 (16 bytes a group), the integer lanes of
+     * {@link #rowLanes} computed without splitting a 16-bit vector in halves: the group's bytes
+     * are first permuted so that bytes l and l+8 sit side by side ({@link #PAIR}); the 16-bit
+     * products of a byte pair then share one 32-bit lane, and their exact sum is
+     * {@code (v << 16 >> 16) + (v >> 16)}: int lane l sums inputs l, l+8, l+16, l+24, the
+     * lane of the fixed order. The x codes, already in that order ({@link #quantizePaired}), are
+     * loaded once for the four rows.
+     */
+    private void rows4Pairs(short[] qp, float[] step, byte[] sb, int sb0, int o, int s, int n, float[] y) {
+        float[] table = scaleTable;
+        long stride = (long) s * rowBytes;
+        MemorySegment w0 = weights.asSlice(o * rowBytes, rowBytes), w1 = weights.asSlice(o * rowBytes + stride, rowBytes);
+        MemorySegment w2 = weights.asSlice(o * rowBytes + 2 * stride, rowBytes), w3 = weights.asSlice(o * rowBytes + 3 * stride, rowBytes);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int k0 = sb0, k1 = sb0 + s * n, k2 = sb0 + 2 * s * n, k3 = sb0 + 3 * s * n;
+        for (int g = 0; g < n; g++) {
+            int i0 = g * 32;
+            long b = (long) g * 16;
+            ShortVector qa = ShortVector.fromArray(S16, qp, i0), qb = ShortVector.fromArray(S16, qp, i0 + 16);
+            FloatVector st = FloatVector.broadcast(F, step[g]);
+            ByteVector b0 = PAIR.selectFrom(ByteVector.fromMemorySegment(B16, w0, b, LE));
+            ShortVector p0 = ((ShortVector) b0.and((byte) 0x0F).selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qa)
+                    .add(((ShortVector) b0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qb));
+            IntVector v0 = p0.reinterpretAsInts();
+            a0 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v0.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st).fma(FloatVector.broadcast(F, table[sb[k0 + g] & 0xff]), a0);
+            ByteVector b1 = PAIR.selectFrom(ByteVector.fromMemorySegment(B16, w1, b, LE));
+            ShortVector p1 = ((ShortVector) b1.and((byte) 0x0F).selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qa)
+                    .add(((ShortVector) b1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qb));
+            IntVector v1 = p1.reinterpretAsInts();
+            a1 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v1.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st).fma(FloatVector.broadcast(F, table[sb[k1 + g] & 0xff]), a1);
+            ByteVector b2 = PAIR.selectFrom(ByteVector.fromMemorySegment(B16, w2, b, LE));
+            ShortVector p2 = ((ShortVector) b2.and((byte) 0x0F).selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qa)
+                    .add(((ShortVector) b2.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qb));
+            IntVector v2 = p2.reinterpretAsInts();
+            a2 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v2.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st).fma(FloatVector.broadcast(F, table[sb[k2 + g] & 0xff]), a2);
+            ByteVector b3 = PAIR.selectFrom(ByteVector.fromMemorySegment(B16, w3, b, LE));
+            ShortVector p3 = ((ShortVector) b3.and((byte) 0x0F).selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qa)
+                    .add(((ShortVector) b3.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qb));
+            IntVector v3 = p3.reinterpretAsInts();
+            a3 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v3.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(st).fma(FloatVector.broadcast(F, table[sb[k3 + g] & 0xff]), a3);
+        }
+        y[o] = tree(a0); y[o + s] = tree(a1); y[o + 2 * s] = tree(a2); y[o + 3 * s] = tree(a3);
+    }
+
+    /** {@code k[off + g] = groupScale(o, g) · step[g]}, the fold factor of each vector group of row o (exact: step is a power of two). */
+    private void foldScales(int o, float[] step, float[] k, int off, int n) {
+        groupScales(o, 0, n, k, off);
+        for (int g = 0; g < n; g++) k[off + g] *= step[g];
     }
 
     /**

@@ -180,4 +180,105 @@ class Q4NlMatrixTest {
             assertThatThrownBy(() -> f.m.matvec(new float[63], new float[4], 0, 4)).hasMessageContaining("x has 63");
         }
     }
+
+    /**
+     * Inputs for the decode tests: heavy-tailed values, and (when there are groups enough) a zero
+     * group, a NaN, an infinity, a group below the smallest step (2^-60), one past the largest
+     * amax (2^60), and one whose values are all ±(k + 1/2)·2^-4 before the channel scales.
+     */
+    static float[][] hostileInputs(int in, long seed) {
+        Random r = new Random(seed);
+        float[] plain = new float[in], hostile = new float[in];
+        for (int i = 0; i < in; i++) plain[i] = hostile[i] = (float) (r.nextGaussian() * (r.nextInt(30) == 0 ? 40 : 1));
+        int groups = in / 32;
+        if (groups > 0) java.util.Arrays.fill(hostile, 0, 32, 0f);
+        if (groups > 1) hostile[32 + 5] = Float.NaN;
+        if (groups > 2) hostile[64 + 17] = Float.NEGATIVE_INFINITY;
+        if (groups > 3) for (int i = 96; i < 128; i++) hostile[i] = (float) (r.nextGaussian() * 1e-30);
+        if (groups > 4) hostile[128 + 3] = 3e20f;
+        if (groups > 5) for (int i = 160; i < 192; i++) hostile[i] = (r.nextInt(255) - 127 + 0.5f) / 16f;
+        return new float[][] {plain, hostile};
+    }
+
+    /** Decode's two loops (two rows per 512-bit vector, and one row per 256-bit one) compute the fixed order's bits. */
+    @ParameterizedTest(name = "in={0} out={1}")
+    @CsvSource({"2048,45", "96,9", "64,13", "8192,9", "1024,70", "32,5", "2080,9", "256,37"})
+    void wideAndNarrowDecodeGiveTheFixedOrdersBits(int in, int out, @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        EncodingSpec spec = EncodingSpec.q4nl(32);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrixFixture f = mapped(dir, spec, in, out, 3L * in + out, arena);
+            Q4NlMatrix wide = new Q4NlMatrix(spec, f.m().weights, f.m().scales, in, out, true);
+            Q4NlMatrix narrow = new Q4NlMatrix(spec, f.m().weights, f.m().scales, in, out, false);
+            float[][] inputs = hostileInputs(in, in + out);
+            // Repeated, so the later rounds run C2-compiled kernels (the first run interpreted/C1 code).
+            for (int round = 0; round < (in <= 2048 ? 40 : 4); round++) {
+                float[] x = inputs[round % 2];
+                float[] want = new float[out], yw = new float[out], yn = new float[out];
+                FixedOrder.matvec(f.m(), x, want, 0, out);
+                wide.matvec(x, yw, 0, out);
+                narrow.matvec(x, yn, 0, out);
+                for (int o = 0; o < out; o++) {
+                    assertThat(Float.floatToIntBits(yw[o])).as("wide, row %d: %s vs %s", o, yw[o], want[o]).isEqualTo(Float.floatToIntBits(want[o]));
+                    assertThat(Float.floatToIntBits(yn[o])).as("narrow, row %d: %s vs %s", o, yn[o], want[o]).isEqualTo(Float.floatToIntBits(want[o]));
+                }
+                // a group with a NaN or an infinity makes every output NaN: nothing is silently dropped
+                if (in >= 96 && Float.isNaN(x[37])) for (float v : yw) assertThat(v).isNaN();
+            }
+        }
+    }
+
+    /** The vector quantization of decode gives the scalar {@link Q4NlMatrix#quantizeGroup}'s codes and steps, group by group. */
+    @ParameterizedTest(name = "in={0}")
+    @CsvSource({"256", "2048", "8192"})
+    void pairedCodesAreTheScalarCodes(int in, @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        EncodingSpec spec = EncodingSpec.q4nl(32);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrixFixture f = mapped(dir, spec, in, 4, in, arena);
+            for (float[] x : hostileInputs(in, 11 + in)) {
+                short[] paired = new short[2 * in], dup = new short[2 * in], want = new short[in];
+                float[] steps = new float[in / 32], stepsDup = new float[in / 32];
+                f.m().quantizePaired(x, paired, steps, false);
+                f.m().quantizePaired(x, dup, stepsDup, true);
+                float[] xc = new float[in];
+                for (int i = 0; i < in; i++) xc[i] = x[i] * f.channel()[i];
+                for (int g = 0; g < in / 32; g++) {
+                    float step = Q4NlMatrix.quantizeGroup(xc, 32 * g, 32, want, 32 * g);
+                    assertThat(Float.floatToIntBits(steps[g])).as("step of group %d", g).isEqualTo(Float.floatToIntBits(step));
+                    assertThat(Float.floatToIntBits(stepsDup[g])).isEqualTo(Float.floatToIntBits(steps[g]));
+                    for (int l = 0; l < 8; l++) {
+                        int b = 32 * g;
+                        // paired order: inputs l, l+8 at 2l, 2l+1; inputs 16+l, 24+l at 16+2l, 17+2l
+                        assertThat(new short[] {paired[b + 2 * l], paired[b + 2 * l + 1], paired[b + 16 + 2 * l], paired[b + 17 + 2 * l]})
+                                .as("group %d lane %d", g, l).containsExactly(want[b + l], want[b + l + 8], want[b + 16 + l], want[b + 24 + l]);
+                        // duplicated order: each half twice
+                        assertThat(new short[] {dup[2 * b + 2 * l], dup[2 * b + 16 + 2 * l], dup[2 * b + 32 + 2 * l], dup[2 * b + 48 + 2 * l]})
+                                .containsExactly(want[b + l], want[b + l], want[b + 16 + l], want[b + 16 + l]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Lane-wise rounding is Math.round (ties up) clamped to ±128, at ties, near ties, signed zeros, NaN and infinities. */
+    @Test
+    void laneRoundingIsMathRound() {
+        java.util.List<Float> values = new java.util.ArrayList<>();
+        for (int k = -135; k <= 135; k++) {
+            values.add(k + 0.5f);
+            values.add(Math.nextDown(k + 0.5f));
+            values.add(Math.nextUp(k + 0.5f));
+            values.add((float) k);
+        }
+        values.addAll(java.util.List.of(-0f, 0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e30f, -1e30f, Float.MIN_VALUE));
+        float[] v = new float[8];
+        int[] got = new int[8];
+        for (int i = 0; i < values.size(); i += 8) {
+            for (int l = 0; l < 8; l++) v[l] = values.get(Math.min(values.size() - 1, i + l));
+            Q4NlMatrix.roundCodes(jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_256, v, 0), 1f).intoArray(got, 0);
+            for (int l = 0; l < 8; l++) {
+                int want = Math.max(-128, Math.min(128, Math.round(v[l])));
+                assertThat(got[l]).as("round(%s)", v[l]).isEqualTo(want);
+            }
+        }
+    }
 }

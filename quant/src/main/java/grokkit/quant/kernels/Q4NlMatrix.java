@@ -169,14 +169,23 @@ public final class Q4NlMatrix extends SegmentMatrix {
     static float quantizeGroup(float[] xc, int i0, int n, short[] dst, int d0) {
         float amax = 0f;
         for (int i = 0; i < n; i++) amax = Math.max(amax, Math.abs(xc[i0 + i]));
-        int e = Math.getExponent(amax) - (amax == Math.scalb(1f, Math.getExponent(amax)) ? 7 : 6);
-        float step = !(amax < 0x1p60f) ? Float.NaN : amax == 0f || e < -60 ? 0f : Math.scalb(1f, e);
-        float inv = step > 0f ? Math.scalb(1f, -e) : 0f;
+        float step = stepFor(amax);
+        float inv = step > 0f ? 1f / step : 0f; // exact: a power of two
         for (int i = 0; i < n; i++) {
             int q = Math.round(xc[i0 + i] * inv);
             dst[d0 + i] = (short) Math.max(-CODE_MAX, Math.min(CODE_MAX, q));
         }
         return step;
+    }
+
+    /**
+     * The step of a group whose largest |x∘c| is amax: the smallest power of two with
+     * {@code 128·step ≥ amax}; 0 for a zero group or one below 2^-60·128; NaN when amax is NaN,
+     * infinite or at least 2^60 (see {@link #quantizeGroup}).
+     */
+    static float stepFor(float amax) {
+        int e = Math.getExponent(amax) - (amax == Math.scalb(1f, Math.getExponent(amax)) ? 7 : 6);
+        return !(amax < 0x1p60f) ? Float.NaN : amax == 0f || e < -60 ? 0f : Math.scalb(1f, e);
     }
 
     /** x∘c of the vector groups as codes (in input order) into {@code q}, their steps into {@code step}. */
@@ -253,10 +262,8 @@ public final class Q4NlMatrix extends SegmentMatrix {
             FloatVector d = FloatVector.fromArray(F, x, i0 + 24).mul(FloatVector.fromArray(F, channel, i0 + 24));
             FloatVector m = a.abs().max(b.abs()).max(c.abs().max(d.abs()));
             // Math.max semantics per lane: a NaN anywhere makes amax NaN, as in the scalar loop.
-            float amax = maxLanes(m);
-            int e = Math.getExponent(amax) - (amax == Math.scalb(1f, Math.getExponent(amax)) ? 7 : 6);
-            float st = !(amax < 0x1p60f) ? Float.NaN : amax == 0f || e < -60 ? 0f : Math.scalb(1f, e);
-            float inv = st > 0f ? Math.scalb(1f, -e) : 0f;
+            float st = stepFor(maxLanes(m));
+            float inv = st > 0f ? 1f / st : 0f;
             step[g] = st;
             ShortVector lo = pairCodes(roundCodes(a, inv), roundCodes(b, inv)), hi = pairCodes(roundCodes(c, inv), roundCodes(d, inv));
             if (wide) { // each half twice, for the two rows of a 512-bit vector (rows4Wide)
@@ -512,6 +519,23 @@ public final class Q4NlMatrix extends SegmentMatrix {
      */
     @Override
     void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
+        if (group == 32) {
+            // quantizePaired's lane-wise codes (the same as quantizeGroup's), times the step,
+            // stored in feature order: inputs 0..7, 16..23, 8..15, 24..31 of each group.
+            for (int f = f0, d = off; f < f1; f += 32, d += 32) {
+                FloatVector a = FloatVector.fromArray(F, x, f).mul(FloatVector.fromArray(F, channel, f));
+                FloatVector b = FloatVector.fromArray(F, x, f + 8).mul(FloatVector.fromArray(F, channel, f + 8));
+                FloatVector c = FloatVector.fromArray(F, x, f + 16).mul(FloatVector.fromArray(F, channel, f + 16));
+                FloatVector e = FloatVector.fromArray(F, x, f + 24).mul(FloatVector.fromArray(F, channel, f + 24));
+                float st = stepFor(maxLanes(a.abs().max(b.abs()).max(c.abs().max(e.abs()))));
+                float inv = st > 0f ? 1f / st : 0f;
+                ((FloatVector) roundCodes(a, inv).convert(VectorOperators.I2F, 0)).mul(st).intoArray(dst, d);
+                ((FloatVector) roundCodes(c, inv).convert(VectorOperators.I2F, 0)).mul(st).intoArray(dst, d + 8);
+                ((FloatVector) roundCodes(b, inv).convert(VectorOperators.I2F, 0)).mul(st).intoArray(dst, d + 16);
+                ((FloatVector) roundCodes(e, inv).convert(VectorOperators.I2F, 0)).mul(st).intoArray(dst, d + 24);
+            }
+            return;
+        }
         float[] xc = new float[group];
         short[] q = new short[group];
         for (int f = f0, d = off; f < f1; f += group, d += group) {

@@ -227,7 +227,10 @@ class Q4NlMatrixTest {
         }
     }
 
-    /** The vector quantization of decode gives the scalar {@link Q4NlMatrix#quantizeGroup}'s codes and steps, group by group. */
+    /**
+     * The vector quantization of decode (paired codes) and of prefill (features code·step) gives
+     * the scalar {@link Q4NlMatrix#quantizeGroup}'s codes and steps, group by group.
+     */
     @ParameterizedTest(name = "in={0}")
     @CsvSource({"256", "2048", "8192"})
     void pairedCodesAreTheScalarCodes(int in, @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
@@ -241,8 +244,16 @@ class Q4NlMatrixTest {
                 f.m().quantizePaired(x, dup, stepsDup, true);
                 float[] xc = new float[in];
                 for (int i = 0; i < in; i++) xc[i] = x[i] * f.channel()[i];
+                float[] features = new float[in];
+                f.m().inputFeatures(x, 0, in, features, 0);
                 for (int g = 0; g < in / 32; g++) {
                     float step = Q4NlMatrix.quantizeGroup(xc, 32 * g, 32, want, 32 * g);
+                    // prefill's features: code·step of inputs 0..7, 16..23, 8..15, 24..31 of the group
+                    for (int w = 0; w < 32; w++) {
+                        int input = 32 * g + (w / 8 == 1 ? 16 : w / 8 == 2 ? 8 : w / 8 == 3 ? 24 : 0) + w % 8;
+                        assertThat(Float.floatToIntBits(features[32 * g + w])).as("feature %d of group %d", w, g)
+                                .isEqualTo(Float.floatToIntBits(want[input] * step));
+                    }
                     assertThat(Float.floatToIntBits(steps[g])).as("step of group %d", g).isEqualTo(Float.floatToIntBits(step));
                     assertThat(Float.floatToIntBits(stepsDup[g])).isEqualTo(Float.floatToIntBits(steps[g]));
                     for (int l = 0; l < 8; l++) {

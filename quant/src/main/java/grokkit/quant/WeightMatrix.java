@@ -36,9 +36,10 @@ public interface WeightMatrix {
 
     /**
      * What a product over the tokens {@code x} needs from them alone (e.g. x rearranged into a
-     * kernel's feature order), computed once per product so that the threads' output ranges
-     * share it instead of each range recomputing it; pass it to {@link #matmul(float[][],
-     * PreparedInputs, float[][], int, int)} with the same {@code x}, unchanged.
+     * kernel's feature order, or quantized), computed once per product so that the threads'
+     * output ranges share it instead of each range recomputing it; pass it to
+     * {@link #matmul(float[][], PreparedInputs, float[][], int, int)} with the same {@code x},
+     * unchanged. Also for one token: a kernel may prepare what its matrix-vector loop needs.
      */
     default PreparedInputs prepareInputs(float[][] x) {
         return PreparedInputs.NONE;

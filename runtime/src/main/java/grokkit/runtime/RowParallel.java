@@ -56,7 +56,9 @@ final class RowParallel implements AutoCloseable {
 
     /** {@code y = x·W}. */
     void matvec(WeightMatrix w, float[] x, float[] y) {
-        forRange(w.outDim(), (from, to) -> w.matvec(x, y, from, to));
+        float[][] xs = {x}, ys = {y};
+        WeightMatrix.PreparedInputs p = prepare(w, xs);
+        forRange(w.outDim(), (from, to) -> slice(w, xs, p, ys, from, to));
     }
 
     /** {@code y = x·W} over T rows ({@code x} is {@code [T][in]}, {@code y} is {@code [T][out]}). */
@@ -134,17 +136,18 @@ final class RowParallel implements AutoCloseable {
     /** {@link #slice} with x's per-product state from {@link #prepare}, shared by all chunks of one product. */
     static void slice(WeightMatrix w, float[][] x, WeightMatrix.PreparedInputs p, float[][] y, int from, int to) {
         if (x.length == 0) return;
-        if (x.length == 1) w.matvec(x[0], y[0], from, to);
+        if (x.length == 1 && p == WeightMatrix.PreparedInputs.NONE) w.matvec(x[0], y[0], from, to);
         else w.matmul(x, p, y, from, to);
     }
 
     /**
      * The per-product input state of {@code w} for {@code x} (x rearranged into the kernel's
-     * feature order), once per product on the calling thread rather than once per chunk: with
-     * 4 chunks per thread, recomputing it per chunk was ~20% of a q4nl prefill.
+     * feature order, or a decode kernel's quantized x), once per product on the calling thread
+     * rather than once per chunk: with 4 chunks per thread, recomputing it per chunk was ~20%
+     * of a q4nl prefill, and up to ~20% of a q4nl decode product with few rows.
      */
     static WeightMatrix.PreparedInputs prepare(WeightMatrix w, float[][] x) {
-        return x.length > 1 ? w.prepareInputs(x) : WeightMatrix.PreparedInputs.NONE;
+        return x.length > 0 ? w.prepareInputs(x) : WeightMatrix.PreparedInputs.NONE;
     }
 
     static WeightMatrix.PreparedInputs[] prepare(WeightMatrix[] w, float[][][] x) {

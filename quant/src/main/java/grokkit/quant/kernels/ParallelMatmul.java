@@ -71,13 +71,17 @@ public final class ParallelMatmul implements AutoCloseable {
 
     /** {@code y = x·W} over all outputs. */
     public void matvec(WeightMatrix w, float[] x, float[] y) {
-        forRange(w.outDim(), (from, to) -> w.matvec(x, y, from, to));
+        // x's per-product state once, not once per chunk (a decode kernel's quantized x).
+        float[][] xs = {x}, ys = {y};
+        WeightMatrix.PreparedInputs p = w.prepareInputs(xs);
+        if (p == WeightMatrix.PreparedInputs.NONE) forRange(w.outDim(), (from, to) -> w.matvec(x, y, from, to));
+        else forRange(w.outDim(), (from, to) -> w.matmul(xs, p, ys, from, to));
     }
 
     /** {@code y[t] = x[t]·W} for every row t, over all outputs. */
     public void matmul(WeightMatrix w, float[][] x, float[][] y) {
         // x's per-product state once, not once per chunk (see WeightMatrix.prepareInputs).
-        WeightMatrix.PreparedInputs p = x.length > 1 ? w.prepareInputs(x) : WeightMatrix.PreparedInputs.NONE;
+        WeightMatrix.PreparedInputs p = x.length > 0 ? w.prepareInputs(x) : WeightMatrix.PreparedInputs.NONE;
         forRange(w.outDim(), (from, to) -> w.matmul(x, p, y, from, to));
     }
 

@@ -63,8 +63,14 @@ public final class Q4NlMatrix extends SegmentMatrix {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final float[] LEVEL = new float[16];
 
+    /** The levels as the int8 values the integer products use. */
+    private static final int[] LEVEL_INT = new int[16];
+
     static {
-        for (int c = 0; c < 16; c++) LEVEL[c] = Q4Nl.level(c);
+        for (int c = 0; c < 16; c++) {
+            LEVEL[c] = Q4Nl.level(c);
+            LEVEL_INT[c] = Q4Nl.levels()[c];
+        }
     }
 
     private final int group;
@@ -202,21 +208,11 @@ public final class Q4NlMatrix extends SegmentMatrix {
         int n = vectorFeatures() / group;
         int o = from;
         if (pairs && n == groups) {
-            // G = 32, no scalar groups: four rows in flight, page-strided like int8 (rowStride).
             Decode d = decode.get();
-            boolean wide = this.wide && n % 2 == 0;
+            boolean wide = wideFor();
             quantizePaired(x, d.codes, d.steps, wide);
-            for (int s = rowStride; s >= 1; s >>= 1) {
-                for (; o + 4 * s <= to; o += 4 * s) {
-                    // The block's 4s rows are contiguous: their scale bytes in one copy.
-                    MemorySegment.copy(scales, ValueLayout.JAVA_BYTE, scaleStart + (long) o * groups, d.scaleBytes, 0, 4 * s * n);
-                    for (int p = 0; p < s; p++) {
-                        if (wide) rows4Wide(d.codes, d.steps, d.scaleBytes, p * n, o + p, s, n, y, d.lanes);
-                        else rows4Pairs(d.codes, d.steps, d.scaleBytes, p * n, o + p, s, n, y);
-                    }
-                }
-            }
-            if (o == to) return;
+            decodeRows(d.codes, d.steps, wide, y, from, to);
+            return;
         }
         float[] xc = scaleInput(x);
         short[] q = codes.get();
@@ -229,12 +225,85 @@ public final class Q4NlMatrix extends SegmentMatrix {
         }
     }
 
+    /** Whether {@link #rows4Wide} applies: AVX-512 (or a test's choice) and an even number of groups. */
+    private boolean wideFor() {
+        return wide && groups % 2 == 0;
+    }
+
+    /**
+     * Rows [from, to) of the G = 32 decode from x's codes and steps ({@link #quantizePaired}):
+     * four rows in flight, page-strided for short rows as int8's ({@link Int8GroupMatrix#rowStride}),
+     * the scale bytes of each block of 4s contiguous rows in one copy; the rows of a last
+     * partial block one by one ({@link #rowLanes}, the same lanes).
+     */
+    private void decodeRows(short[] codes, float[] steps, boolean wide, float[] y, int from, int to) {
+        byte[] sb = decode.get().scaleBytes;
+        int n = groups, o = from;
+        for (int s = rowStride; s >= 1; s >>= 1) {
+            for (; o + 4 * s <= to; o += 4 * s) {
+                MemorySegment.copy(scales, ValueLayout.JAVA_BYTE, scaleStart + (long) o * groups, sb, 0, 4 * s * n);
+                for (int p = 0; p < s; p++) {
+                    if (wide) rows4Wide(codes, steps, sb, p * n, o + p, s, n, y);
+                    else rows4Pairs(codes, steps, sb, p * n, o + p, s, n, y);
+                }
+            }
+        }
+        for (; o < to; o++) y[o] = rowPaired(codes, steps, wide, o);
+    }
+
+    /**
+     * One row from paired (or duplicated) codes: {@link #rows4Pairs}'s operations for one row,
+     * written with scalar integer sums per lane (exact, so the same lanes), then the same fold.
+     */
+    private float rowPaired(short[] codes, float[] steps, boolean wide, int o) {
+        long r = o * rowBytes;
+        float[] a = new float[L];
+        for (int g = 0; g < groups; g++) {
+            int c0 = wide ? 64 * g : 32 * g, hiOff = wide ? 32 : 16;
+            float k = scale((long) o * groups + g);
+            for (int l = 0; l < L; l++) {
+                int lo0 = weights.get(ValueLayout.JAVA_BYTE, r + 16L * g + l) & 0xff, lo8 = weights.get(ValueLayout.JAVA_BYTE, r + 16L * g + l + 8) & 0xff;
+                int isum = LEVEL_INT[lo0 & 15] * codes[c0 + 2 * l] + LEVEL_INT[lo8 & 15] * codes[c0 + 2 * l + 1]
+                        + LEVEL_INT[lo0 >>> 4] * codes[c0 + hiOff + 2 * l] + LEVEL_INT[lo8 >>> 4] * codes[c0 + hiOff + 2 * l + 1];
+                a[l] = Math.fma((float) isum * steps[g], k, a[l]);
+            }
+        }
+        return tree(a, 0);
+    }
+
+    /** Decode's prepared input of one token: x's codes (paired, or duplicated for the wide loop) and the group steps. */
+    private record DecodeInputs(Q4NlMatrix owner, short[] codes, float[] steps, boolean wide) implements PreparedInputs {}
+
+    /** For one token and the G = 32 decode: x quantized once per product, shared by all row ranges. */
+    @Override
+    public PreparedInputs prepareInputs(float[][] x) {
+        if (x.length != 1 || !pairs || vectorFeatures() != groups * group) return super.prepareInputs(x);
+        if (x[0].length < in) throw new IllegalArgumentException("x has " + x[0].length + " elements, need in=" + in + " for " + this);
+        boolean w = wideFor();
+        short[] codes = new short[w ? 2 * in : in];
+        float[] steps = new float[groups];
+        quantizePaired(x[0], codes, steps, w);
+        return new DecodeInputs(this, codes, steps, w);
+    }
+
+    @Override
+    public void matmul(float[][] x, PreparedInputs inputs, float[][] y, int from, int to) {
+        if (!(inputs instanceof DecodeInputs d)) {
+            super.matmul(x, inputs, y, from, to);
+            return;
+        }
+        if (d.owner != this || x.length != 1)
+            throw new IllegalArgumentException("inputs were not prepared by this matrix for these " + x.length + " tokens: " + this);
+        if (y.length < 1) throw new IllegalArgumentException("y has no rows, x has 1");
+        checkMatvec(x[0], y[0], from, to);
+        if (from < to) decodeRows(d.codes, d.steps, d.wide, y[0], from, to);
+    }
+
     /** Per-thread scratch of the G = 32 decode: paired input codes, group steps, a row block's scale bytes. */
     private static final class Decode {
         final short[] codes;
         final float[] steps;
         final byte[] scaleBytes;
-        final float[] lanes = new float[16];
 
         Decode(int in, int groups, int rowStride) {
             codes = new short[2 * in];
@@ -354,7 +423,7 @@ public final class Q4NlMatrix extends SegmentMatrix {
      * Input codes come duplicated per group ({@code qp[64g ..]}: the low-nibble codes twice,
      * then the high-nibble codes twice).
      */
-    private void rows4Wide(short[] qp, float[] step, byte[] sb, int sb0, int o, int s, int n, float[] y, float[] lanes) {
+    private void rows4Wide(short[] qp, float[] step, byte[] sb, int sb0, int o, int s, int n, float[] y) {
         float[] table = scaleTable;
         long stride = (long) s * rowBytes;
         MemorySegment w0 = weights.asSlice(o * rowBytes, rowBytes), w1 = weights.asSlice(o * rowBytes + stride, rowBytes);
@@ -404,6 +473,7 @@ public final class Q4NlMatrix extends SegmentMatrix {
             a23 = ((FloatVector) v231.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v231.lanewise(VectorOperators.ASHR, 16))
                     .convert(VectorOperators.I2F, 0)).mul(st1).fma(kv21, a23);
         }
+        float[] lanes = new float[16];
         a01.intoArray(lanes, 0);
         y[o] = tree(lanes, 0);
         y[o + s] = tree(lanes, 8);

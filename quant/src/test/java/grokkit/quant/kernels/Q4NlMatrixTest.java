@@ -217,9 +217,19 @@ class Q4NlMatrixTest {
                 FixedOrder.matvec(f.m(), x, want, 0, out);
                 wide.matvec(x, yw, 0, out);
                 narrow.matvec(x, yn, 0, out);
+                // One token's inputs prepared once per product, then row ranges as threads take them.
+                float[][] x1 = {x}, ypw = new float[1][out], ypn = new float[1][out];
+                grokkit.quant.WeightMatrix.PreparedInputs pw = wide.prepareInputs(x1), pn = narrow.prepareInputs(x1);
+                int cut = out / 3;
+                wide.matmul(x1, pw, ypw, cut, out);
+                wide.matmul(x1, pw, ypw, 0, cut);
+                narrow.matmul(x1, pn, ypn, 0, out);
+                assertThatThrownBy(() -> narrow.matmul(x1, pw, ypn, 0, out)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not prepared");
                 for (int o = 0; o < out; o++) {
                     assertThat(Float.floatToIntBits(yw[o])).as("wide, row %d: %s vs %s", o, yw[o], want[o]).isEqualTo(Float.floatToIntBits(want[o]));
                     assertThat(Float.floatToIntBits(yn[o])).as("narrow, row %d: %s vs %s", o, yn[o], want[o]).isEqualTo(Float.floatToIntBits(want[o]));
+                    assertThat(Float.floatToIntBits(ypw[0][o])).as("wide, prepared, row %d", o).isEqualTo(Float.floatToIntBits(want[o]));
+                    assertThat(Float.floatToIntBits(ypn[0][o])).as("narrow, prepared, row %d", o).isEqualTo(Float.floatToIntBits(want[o]));
                 }
                 // a group with a NaN or an infinity makes every output NaN: nothing is silently dropped
                 if (in >= 96 && Float.isNaN(x[37])) for (float v : yw) assertThat(v).isNaN();

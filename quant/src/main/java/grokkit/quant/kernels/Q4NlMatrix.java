@@ -687,28 +687,16 @@ public final class Q4NlMatrix extends SegmentMatrix {
         dequantizeRange(o, 0, in, dst, 0);
     }
 
-    /** Weights {@code c[k]·scale·LEVELS[code]} of row o for k in [k0, k1), k0 a multiple of G, into dst[off ..). */
+    /**
+     * Weights {@code c[k]·scale·LEVELS[code]} of row o for k in [k0, k1), k0 a multiple of G,
+     * into dst[off ..). Plain scalar Java on purpose: its caller, the embedding lookup, runs once
+     * per token, too rarely for C2, and interpreted Vector API code took ~1.5 ms a row
+     * (docs/KERNELS.md, C2 pitfall 5); scalar code is compiled by C1 within a few rows.
+     */
     @Override
     void dequantizeRange(int o, int k0, int k1, float[] dst, int off) {
         long r = o * rowBytes, c = (long) o * groups;
         int g = k0 / group, gEnd = (k1 + group - 1) / group, d = off - k0;
-        if (vector) {
-            for (; g < gEnd && g < fullGroups && (g + 1) * group <= k1; g++) {
-                FloatVector sv = FloatVector.broadcast(F, scale(c + g));
-                long b = r + (long) g * half;
-                int i0 = g * group;
-                for (int j = 0; j < half; j += 16) {
-                    ByteVector q = ByteVector.fromMemorySegment(B16, weights, b + j, LE);
-                    ByteVector lo = q.and((byte) 0x0F).selectFrom(TABLE);
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(TABLE);
-                    for (int p = 0; p < PARTS; p++) {
-                        int il = i0 + j + p * L, ih = il + half;
-                        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, il)).intoArray(dst, d + il);
-                        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(sv).mul(FloatVector.fromArray(F, channel, ih)).intoArray(dst, d + ih);
-                    }
-                }
-            }
-        }
         int end = Math.min(k1, in);
         for (; g < gEnd; g++) {
             float s = scale(c + g);

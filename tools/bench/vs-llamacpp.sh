@@ -7,6 +7,9 @@
 # -DGGML_NATIVE=ON and the AMX flags off; the portable binaries are up to 13% slower at prefill);
 # the GGUFs: tools/bench/make_grok_gguf.py, then llama-quantize Q8_0 and --pure Q4_0
 # (docs/benchmarks/llamacpp.md). Prints one line per round and case: llama=… grok=… ratio=….
+# grok's runs warm the kernels up at load (--load-warmup), as `grok run` does and as llama-bench
+# runs a warm-up pass: without it, code run a few times per token (router, embedding lookup)
+# may still be interpreted during the timed tokens.
 set -euo pipefail
 if [[ $# -lt 3 || ! -x "$1" || ! -f "$2" || ! -f "$3" ]]; then
   echo "usage: $0 LLAMA_BENCH GGUF_Q8_0 GGUF_Q4_0 [ROUNDS] [PROMPTS]  (an executable llama-bench and two GGUF files)" >&2
@@ -23,7 +26,7 @@ llama() { # MODEL KIND(tg|ppN) -> tokens/s (mean of 3 repetitions)
 }
 grok() { # ENCODING KIND -> tokens/s
   if [[ $2 == tg ]]; then
-    ./grok bench decode --shape small --encoding "$1" --threads 2 --repeats 3 --tokens 32 --probe-mb 64 2>&1 | grep 'best of' | grep -o '[0-9.]* tokens/s' | head -1 | cut -d' ' -f1
+    ./grok bench decode --shape small --encoding "$1" --threads 2 --repeats 3 --tokens 32 --probe-mb 64 --load-warmup 2>&1 | grep 'best of' | grep -o '[0-9.]* tokens/s' | head -1 | cut -d' ' -f1
   else
     ./grok bench prefill --shape small --encoding "$1" --threads 2 --prompt "${2#pp}" --repeats 3 --probe-mb 64 --load-warmup 2>&1 | grep '^prefill:' | grep -o '[0-9.]* tokens/s' | head -1 | cut -d' ' -f1
   fi

@@ -434,6 +434,7 @@ public final class Q4NlMatrix extends SegmentMatrix {
             long b = (long) g * 16;
             ByteVector r0 = ByteVector.fromMemorySegment(B32, w0, b, LE), r1 = ByteVector.fromMemorySegment(B32, w1, b, LE);
             ByteVector r2 = ByteVector.fromMemorySegment(B32, w2, b, LE), r3 = ByteVector.fromMemorySegment(B32, w3, b, LE);
+            // Written out per row pair and group, as in rows4Pairs (C2 pitfall 7).
             int g0 = g + 0;
             ShortVector qa0 = ShortVector.fromArray(S32, qp, 64 * g0), qb0 = ShortVector.fromArray(S32, qp, 64 * g0 + 32);
             FloatVector st0 = FloatVector.broadcast(F16, step[g0]);
@@ -503,6 +504,9 @@ public final class Q4NlMatrix extends SegmentMatrix {
             long b = (long) g * 16;
             ShortVector qa = ShortVector.fromArray(S16, qp, i0), qb = ShortVector.fromArray(S16, qp, i0 + 16);
             FloatVector st = FloatVector.broadcast(F, step[g]);
+            // The same steps for each row, written out: as a helper method returning a vector it
+            // was C2-compiled on its own and every vector crossing the call boxed (5.6 vs 9.5
+            // Gweights/s; docs/KERNELS.md, C2 pitfall 7).
             ByteVector b0 = PAIR.selectFrom(ByteVector.fromMemorySegment(B16, w0, b, LE));
             ShortVector p0 = ((ShortVector) b0.and((byte) 0x0F).selectFrom(TABLE).convertShape(VectorOperators.B2S, S16, 0)).mul(qa)
                     .add(((ShortVector) b0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)

@@ -254,6 +254,14 @@ public final class Q4NlMatrix extends SegmentMatrix {
         }
     }
 
+    @Override
+    int touchWeights(int o, int f0, int f1) {
+        long r = o * rowBytes;
+        int sum = 0;
+        for (int f = f0; f < f1; f += 128) sum += weights.get(ValueLayout.JAVA_BYTE, r + (f >>> 1));
+        return sum;
+    }
+
     /**
      * The scale bytes eight at a time (one 64-bit read each), then table lookups: a prefill tile
      * asks for every row's scales per chunk, so per-call overhead matters here (a segment read

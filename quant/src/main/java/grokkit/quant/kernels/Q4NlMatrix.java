@@ -228,12 +228,25 @@ public final class Q4NlMatrix extends SegmentMatrix {
     @Override
     void inputFeatures(float[] x, int f0, int f1, float[] dst, int off) {
         float[] xc = new float[group];
-        short[] q = new short[group];
+        int[] of = inputOfFeature;
         for (int f = f0, d = off; f < f1; f += group, d += group) {
             int base = f / group * group;
-            for (int k = 0; k < group; k++) xc[k] = x[base + k] * channel[base + k];
-            float step = quantizeGroup(xc, 0, group, q, 0);
-            for (int w = 0; w < group; w++) dst[d + w] = q[inputOfFeature[w]] * step;
+            float amax = 0f;
+            for (int k = 0; k < group; k++) {
+                float v = x[base + k] * channel[base + k];
+                xc[k] = v;
+                amax = Math.max(amax, Math.abs(v));
+            }
+            // quantizeGroup's step and codes, in one pass into feature order (tests hold prefill
+            // to the decode, which quantizes with quantizeGroup, bit for bit).
+            int e = Math.getExponent(amax) - (amax == Math.scalb(1f, Math.getExponent(amax)) ? 7 : 6);
+            float step = !(amax < 0x1p60f) ? Float.NaN : amax == 0f || e < -60 ? 0f : Math.scalb(1f, e);
+            float inv = step > 0f ? Math.scalb(1f, -e) : 0f;
+            for (int w = 0; w < group; w++) {
+                // Math.round(v) for |v| <= 2^24: floor(v + 1/2) is exact in double.
+                int q = (int) Math.floor((double) (xc[of[w]] * inv) + 0.5);
+                dst[d + w] = Math.max(-CODE_MAX, Math.min(CODE_MAX, q)) * step;
+            }
         }
     }
 

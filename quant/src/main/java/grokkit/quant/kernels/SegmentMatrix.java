@@ -318,6 +318,10 @@ abstract class SegmentMatrix implements WeightMatrix {
                             tile2x4(xf[t], xf[t + 1], f0, tile, kc, steps, st, 16 * (t * blockRows + r0),
                                     16 * ((t + 1) * blockRows + r0), sc, gc, left, perGroup);
                         }
+                        if (t < tokens) {
+                            tile1x4(xf[t], f0, tile, kc, steps, st, 16 * (t * blockRows + r0), sc, gc, left, perGroup);
+                            t++;
+                        }
                     }
                     for (; t < tokens; t++) {
                         for (int r = 0; r < rows; r++) {
@@ -488,6 +492,36 @@ abstract class SegmentMatrix implements WeightMatrix {
         s10.intoArray(st, p1); s11.intoArray(st, p1 + 16); s12.intoArray(st, p1 + 32); s13.intoArray(st, p1 + 48);
         s20.intoArray(st, p2); s21.intoArray(st, p2 + 16); s22.intoArray(st, p2 + 32); s23.intoArray(st, p2 + 48);
         s30.intoArray(st, p3); s31.intoArray(st, p3 + 16); s32.intoArray(st, p3 + 32); s33.intoArray(st, p3 + 48);
+    }
+
+    /** One token × four rows (a token count's odd remainder): {@link #tile2x4}'s order per output. */
+    private static void tile1x4(float[] x0, int xo, float[] w, int kc, int steps, float[] st, int p0,
+                                float[] sc, int gc, int left, int perGroup) {
+        FloatVector s00 = FloatVector.fromArray(F, st, p0), s01 = FloatVector.fromArray(F, st, p0 + 16);
+        FloatVector s02 = FloatVector.fromArray(F, st, p0 + 32), s03 = FloatVector.fromArray(F, st, p0 + 48);
+        FloatVector a00 = FloatVector.fromArray(F, st, p0 + 8), a01 = FloatVector.fromArray(F, st, p0 + 24);
+        FloatVector a02 = FloatVector.fromArray(F, st, p0 + 40), a03 = FloatVector.fromArray(F, st, p0 + 56);
+        FloatVector zero = FloatVector.zero(F);
+        int w1 = kc, w2 = 2 * kc, w3 = 3 * kc, g = 0;
+        for (int v = 0; v < steps; v++) {
+            int i = v * L;
+            FloatVector a = FloatVector.fromArray(F, x0, xo + i);
+            s00 = FloatVector.fromArray(F, w, i).fma(a, s00);
+            s01 = FloatVector.fromArray(F, w, w1 + i).fma(a, s01);
+            s02 = FloatVector.fromArray(F, w, w2 + i).fma(a, s02);
+            s03 = FloatVector.fromArray(F, w, w3 + i).fma(a, s03);
+            if (--left == 0) {
+                a00 = s00.fma(FloatVector.broadcast(F, sc[g]), a00);
+                a01 = s01.fma(FloatVector.broadcast(F, sc[gc + g]), a01);
+                a02 = s02.fma(FloatVector.broadcast(F, sc[2 * gc + g]), a02);
+                a03 = s03.fma(FloatVector.broadcast(F, sc[3 * gc + g]), a03);
+                s00 = zero; s01 = zero; s02 = zero; s03 = zero;
+                g++;
+                left = perGroup;
+            }
+        }
+        a00.intoArray(st, p0 + 8); a01.intoArray(st, p0 + 24); a02.intoArray(st, p0 + 40); a03.intoArray(st, p0 + 56);
+        s00.intoArray(st, p0); s01.intoArray(st, p0 + 16); s02.intoArray(st, p0 + 32); s03.intoArray(st, p0 + 48);
     }
 
     /** One token × one row: {@link #tile2x4}'s order for a single lane state at {@code st[p]}, scales at {@code sc[so + g]}. */

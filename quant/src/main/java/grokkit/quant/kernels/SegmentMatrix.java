@@ -229,11 +229,12 @@ abstract class SegmentMatrix implements WeightMatrix {
      * Prefill: {@code y[t][o] = Σ_k x[t][k]·W[k,o]}, each output summed in exactly the order of
      * the matrix-vector kernel (the fixed order above), so a token's outputs do not depend on
      * the other tokens of the call. Output rows go in blocks whose lane state (s and a per token
-     * and row) fits {@link #STATE_FLOATS}; within a block, per chunk of {@link #MATMUL_CHUNK}
-     * features, each 4-row tile of unscaled weights is decoded once into an L1 scratch and
-     * multiplied with the tokens two at a time (8 lane accumulators, 6 loads per 8 FMAs: fits
-     * AVX2's 16 registers), folding group scales at group ends. The lanes carry across chunks;
-     * the tree sum and {@link #finish} come at the block's end.
+     * and row) fits {@link #STATE_FLOATS}; within a block, per chunk of features (longer for
+     * fewer tokens, see {@link #TILE_WORK}), each 4-row tile of unscaled weights is decoded once
+     * into a scratch and multiplied with the tokens four at a time on AVX-512 ({@link #tile4x4};
+     * {@link #tile2x4a} for groups of ≤ 4 vectors) or two at a time on AVX2 ({@link #tile2x4}),
+     * an odd token by {@link #tile1x4}, folding group scales at group ends. The lanes carry
+     * across chunks; the tree sum and {@link #finish} come at the block's end.
      */
     @Override
     public void matmul(float[][] x, float[][] y, int from, int to) {

@@ -304,6 +304,12 @@ abstract class SegmentMatrix implements WeightMatrix {
                     int t = 0;
                     if (rows == 4) {
                         if (WIDE && perGroup <= FOLD_IN_REGISTERS) {
+                            for (; t + 3 <= tokens; t += 3) {
+                                tile3x4a(xf[t], xf[t + 1], xf[t + 2], f0, tile, kc, steps, st, 16 * (t * blockRows + r0),
+                                        16 * ((t + 1) * blockRows + r0), 16 * ((t + 2) * blockRows + r0), sc, gc, left, perGroup);
+                            }
+                        }
+                        if (WIDE && perGroup <= FOLD_IN_REGISTERS) {
                             for (; t + 2 <= tokens; t += 2) {
                                 tile2x4a(xf[t], xf[t + 1], f0, tile, kc, steps, st, 16 * (t * blockRows + r0),
                                         16 * ((t + 1) * blockRows + r0), sc, gc, left, perGroup);
@@ -440,6 +446,68 @@ abstract class SegmentMatrix implements WeightMatrix {
         a10.intoArray(st, p1 + 8); a11.intoArray(st, p1 + 24); a12.intoArray(st, p1 + 40); a13.intoArray(st, p1 + 56);
         s00.intoArray(st, p0); s01.intoArray(st, p0 + 16); s02.intoArray(st, p0 + 32); s03.intoArray(st, p0 + 48);
         s10.intoArray(st, p1); s11.intoArray(st, p1 + 16); s12.intoArray(st, p1 + 32); s13.intoArray(st, p1 + 48);
+    }
+
+    /**
+     * {@link #tile2x4a} for three tokens: 12 s + 12 a + 4 w + x in registers (the scales take
+     * the dead w registers at the fold), 7 loads per 12 FMAs.
+     */
+    private static void tile3x4a(float[] x0, float[] x1, float[] x2, int xo, float[] w, int kc, int steps, float[] st, int p0, int p1, int p2,
+                                float[] sc, int gc, int left, int perGroup) {
+        FloatVector s00 = FloatVector.fromArray(F, st, p0), s01 = FloatVector.fromArray(F, st, p0 + 16);
+        FloatVector s02 = FloatVector.fromArray(F, st, p0 + 32), s03 = FloatVector.fromArray(F, st, p0 + 48);
+        FloatVector s10 = FloatVector.fromArray(F, st, p1), s11 = FloatVector.fromArray(F, st, p1 + 16);
+        FloatVector s12 = FloatVector.fromArray(F, st, p1 + 32), s13 = FloatVector.fromArray(F, st, p1 + 48);
+        FloatVector s20 = FloatVector.fromArray(F, st, p2), s21 = FloatVector.fromArray(F, st, p2 + 16);
+        FloatVector s22 = FloatVector.fromArray(F, st, p2 + 32), s23 = FloatVector.fromArray(F, st, p2 + 48);
+        FloatVector a20 = FloatVector.fromArray(F, st, p2 + 8), a21 = FloatVector.fromArray(F, st, p2 + 24);
+        FloatVector a22 = FloatVector.fromArray(F, st, p2 + 40), a23 = FloatVector.fromArray(F, st, p2 + 56);
+        FloatVector a00 = FloatVector.fromArray(F, st, p0 + 8), a01 = FloatVector.fromArray(F, st, p0 + 24);
+        FloatVector a02 = FloatVector.fromArray(F, st, p0 + 40), a03 = FloatVector.fromArray(F, st, p0 + 56);
+        FloatVector a10 = FloatVector.fromArray(F, st, p1 + 8), a11 = FloatVector.fromArray(F, st, p1 + 24);
+        FloatVector a12 = FloatVector.fromArray(F, st, p1 + 40), a13 = FloatVector.fromArray(F, st, p1 + 56);
+        FloatVector zero = FloatVector.zero(F);
+        int w1 = kc, w2 = 2 * kc, w3 = 3 * kc, g = 0;
+        for (int v = 0; v < steps; v++) {
+            int i = v * L;
+            FloatVector r0 = FloatVector.fromArray(F, w, i);
+            FloatVector r1 = FloatVector.fromArray(F, w, w1 + i);
+            FloatVector r2 = FloatVector.fromArray(F, w, w2 + i);
+            FloatVector r3 = FloatVector.fromArray(F, w, w3 + i);
+            FloatVector a = FloatVector.fromArray(F, x0, xo + i);
+            s00 = r0.fma(a, s00); s01 = r1.fma(a, s01); s02 = r2.fma(a, s02); s03 = r3.fma(a, s03);
+            FloatVector b = FloatVector.fromArray(F, x1, xo + i);
+            s10 = r0.fma(b, s10); s11 = r1.fma(b, s11); s12 = r2.fma(b, s12); s13 = r3.fma(b, s13);
+            FloatVector c = FloatVector.fromArray(F, x2, xo + i);
+            s20 = r0.fma(c, s20); s21 = r1.fma(c, s21); s22 = r2.fma(c, s22); s23 = r3.fma(c, s23);
+            if (--left == 0) {
+                FloatVector k0 = FloatVector.broadcast(F, sc[g]), k1 = FloatVector.broadcast(F, sc[gc + g]);
+                FloatVector k2 = FloatVector.broadcast(F, sc[2 * gc + g]), k3 = FloatVector.broadcast(F, sc[3 * gc + g]);
+                a00 = s00.fma(k0, a00);
+                a01 = s01.fma(k1, a01);
+                a02 = s02.fma(k2, a02);
+                a03 = s03.fma(k3, a03);
+                a10 = s10.fma(k0, a10);
+                a11 = s11.fma(k1, a11);
+                a12 = s12.fma(k2, a12);
+                a13 = s13.fma(k3, a13);
+                a20 = s20.fma(k0, a20);
+                a21 = s21.fma(k1, a21);
+                a22 = s22.fma(k2, a22);
+                a23 = s23.fma(k3, a23);
+                s00 = zero; s01 = zero; s02 = zero; s03 = zero;
+                s10 = zero; s11 = zero; s12 = zero; s13 = zero;
+                s20 = zero; s21 = zero; s22 = zero; s23 = zero;
+                g++;
+                left = perGroup;
+            }
+        }
+        a00.intoArray(st, p0 + 8); a01.intoArray(st, p0 + 24); a02.intoArray(st, p0 + 40); a03.intoArray(st, p0 + 56);
+        a10.intoArray(st, p1 + 8); a11.intoArray(st, p1 + 24); a12.intoArray(st, p1 + 40); a13.intoArray(st, p1 + 56);
+        s00.intoArray(st, p0); s01.intoArray(st, p0 + 16); s02.intoArray(st, p0 + 32); s03.intoArray(st, p0 + 48);
+        s10.intoArray(st, p1); s11.intoArray(st, p1 + 16); s12.intoArray(st, p1 + 32); s13.intoArray(st, p1 + 48);
+        a20.intoArray(st, p2 + 8); a21.intoArray(st, p2 + 24); a22.intoArray(st, p2 + 40); a23.intoArray(st, p2 + 56);
+        s20.intoArray(st, p2); s21.intoArray(st, p2 + 16); s22.intoArray(st, p2 + 32); s23.intoArray(st, p2 + 48);
     }
 
     /**

@@ -114,8 +114,8 @@ abstract class SegmentMatrix implements WeightMatrix {
     abstract void featureWeights(int o, int f0, int f1, float[] dst, int off);
 
     /**
-     * Features per prefill chunk are about TILE_WORK / tokens, between {@link #MATMUL_CHUNK} and
-     * MAX_CHUNK: a tile's fixed costs (lane state in and out, scales, the call) weigh more with
+     * Features per prefill chunk: the power of two at or below TILE_WORK / tokens, between
+     * {@link #MATMUL_CHUNK} and MAX_CHUNK: a tile's fixed costs (lane state in and out, scales, the call) weigh more with
      * few tokens (an expert's share of a prompt). One core, int8-rowblock, T = 16 (KernelHotBench
      * 2048 8192 / 8192 2048): 56 → 65 and 64 → 70 GFLOP/s; T = 32: 64 → 78; T ≥ 64 unchanged
      * (chunk 1024). The tile then no longer fits L1 (up to 4 × 8192 floats): it did not matter.
@@ -277,7 +277,9 @@ abstract class SegmentMatrix implements WeightMatrix {
             return;
         }
         int gf = featureGroup();
-        int chunk = Math.max(MATMUL_CHUNK, Math.min(MAX_CHUNK, TILE_WORK / tokens));
+        // A power of two, as MATMUL_CHUNK: chunks start on vector and group boundaries (and on
+        // multiples of 1024 when a group spans chunks) whatever the token count.
+        int chunk = Math.max(MATMUL_CHUNK, Math.min(MAX_CHUNK, Integer.highestOneBit(TILE_WORK / tokens)));
         int kc = Math.min(nf, gf == 0 || gf >= chunk ? chunk : chunk / gf * gf);
         int perGroup = gf / L;
         int blockRows = Math.min(to - from, Math.max(4, STATE_FLOATS / (16 * tokens) / 4 * 4));

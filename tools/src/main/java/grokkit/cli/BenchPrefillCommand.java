@@ -41,18 +41,25 @@ public final class BenchPrefillCommand extends ModelBench implements Callable<In
             double coldMs = (System.nanoTime() - c0) / 1e6;
             double[] secs = new double[repeats];
             Session.Timings best = null;
+            long[] phases = new long[Session.Phase.values().length];
             for (int r = 0; r < repeats; r++) {
                 s.reset();
                 s.resetTimings();
                 long t0 = System.nanoTime();
                 s.prefill(ids);
                 secs[r] = (System.nanoTime() - t0) / 1e9;
-                if (best == null || secs[r] <= Arrays.stream(secs, 0, r).min().orElse(Double.MAX_VALUE)) best = s.timings();
+                if (best == null || secs[r] <= Arrays.stream(secs, 0, r).min().orElse(Double.MAX_VALUE)) {
+                    best = s.timings();
+                    for (Session.Phase p : Session.Phase.values()) phases[p.ordinal()] = s.phaseNanos(p);
+                }
             }
             double sec = Arrays.stream(secs).min().orElseThrow();
             double tokS = prompt / sec;
             out.printf(Locale.ROOT, "prefill: %d-token prompt in %.1f ms = %.1f tokens/s (layers %.1f ms, output head %.1f ms); streaming read %.1f GB/s%n",
                     prompt, sec * 1e3, tokS, best.layerNanos() / 1e6, best.logitNanos() / 1e6, bandwidth);
+            out.printf(Locale.ROOT, "phases of the best run (ms):");
+            for (Session.Phase p : Session.Phase.values()) out.printf(Locale.ROOT, " %s %.1f", p, phases[p.ordinal()] / 1e6);
+            out.println();
             out.printf(Locale.ROOT, "first (cold JIT) prefill: %.1f ms = %.1f tokens/s%n", coldMs, prompt / (coldMs / 1e3));
             int proj = projection(c);
             if (proj > 0) {

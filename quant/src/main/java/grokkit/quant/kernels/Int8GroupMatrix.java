@@ -288,6 +288,15 @@ final class Int8GroupMatrix extends SegmentMatrix {
     }
 
     @Override
+    int touchWeights(int o, int f0, int f1) {
+        if (groupVec != group) return 0;
+        long r = (long) o * in;
+        int sum = 0;
+        for (int f = f0; f < f1; f += 64) sum += weights.get(BYTE, r + f);
+        return sum;
+    }
+
+    @Override
     void groupScales(int o, int g0, int g1, float[] dst, int off) {
         decodeScales((long) o * groups + g0, g1 - g0, dst, off, bf16Scales);
     }

@@ -131,6 +131,37 @@ class FixedOrderTest {
         }
     }
 
+    /**
+     * Token counts whose prefill chunk length (longer for fewer tokens) is not a round number:
+     * every chunk must still start on a vector (and group) boundary. Wide rows, so a row takes
+     * more than one chunk.
+     */
+    @ParameterizedTest(name = "{0} in={1} out={2} tokens={3}")
+    @MethodSource("chunkCases")
+    void tokenCountsThatMakeOddChunkLengthsGiveTheSameBits(EncodingSpec spec, int in, int out, int tokens) throws IOException {
+        WeightMatrix w = open(spec, in, out);
+        Random rnd = new Random(in * 13L + tokens);
+        float[][] x = new float[tokens][], y = new float[tokens][out];
+        for (int t = 0; t < tokens; t++) x[t] = EncodedMatrix.randomVector(in, rnd);
+        w.matmul(x, y, 0, out);
+        for (int t = 0; t < tokens; t++) {
+            float[] ref = new float[out];
+            FixedOrder.matvec(w, x[t], ref, 0, out);
+            assertBits(y[t], ref, "token " + t + " of " + tokens);
+        }
+    }
+
+    static Stream<Arguments> chunkCases() {
+        return Stream.of(17, 21, 33, 47, 69, 70, 130).flatMap(t -> Stream.of(
+                Arguments.of(EncodingSpec.f32(), 4100, 9, t),
+                Arguments.of(EncodingSpec.bf16(), 3000, 6, t),
+                Arguments.of(EncodingSpec.int8RowBlock(4096, 1), 4096, 9, t),
+                Arguments.of(EncodingSpec.int8RowBlock(8192, 8), 8192, 5, t),
+                Arguments.of(EncodingSpec.q8(32, "f16"), 4096, 5, t),
+                Arguments.of(EncodingSpec.q4(32, "bf16"), 4160, 5, t),
+                Arguments.of(EncodingSpec.q4nl(32), 4096, 6, t)));
+    }
+
     /** One {@code prepareInputs} shared by several output ranges (as the thread pool's chunks share it) gives the fixed order's bits. */
     @ParameterizedTest(name = "{0} in={1} out={2}")
     @MethodSource("cases")

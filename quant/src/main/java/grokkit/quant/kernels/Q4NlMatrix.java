@@ -40,7 +40,7 @@ import java.util.Objects;
  * bytes l and l+8 sit side by side: the two 16-bit pair sums of a 32-bit lane then add up to
  * the int lane of the fixed order with shifts alone (no 16→32-bit conversion of a vector's
  * upper half, which the Vector API compiles to a slow slice). With 512-bit vectors (AVX-512:
- * {@link #WIDE}) two rows share each vector ({@link #rows4Wide}), one two-table byte selection
+ * {@link SegmentMatrix#WIDE}) two rows share each vector ({@link #rows4Wide}), one two-table byte selection
  * putting a group of both rows side by side; else one row per 256-bit vector
  * ({@link #rows4Pairs}). Both give the same bits, and {@code FixedOrder}'s.
  *
@@ -98,7 +98,7 @@ public final class Q4NlMatrix extends SegmentMatrix {
     /** G = 32 with whole groups only: the four-row decode of {@link #rows4Pairs}. */
     private final boolean pairs;
     private final ThreadLocal<Decode> decode;
-    /** See {@link #WIDE}. */
+    /** Whether decode uses {@link #rows4Wide} (AVX-512: {@link SegmentMatrix#WIDE}). */
     private final boolean wide;
     /** Rows a decode pass keeps in flight are this many rows apart (Int8GroupMatrix.rowStride of the row bytes). */
     private final int rowStride;
@@ -374,12 +374,6 @@ public final class Q4NlMatrix extends SegmentMatrix {
         return hi.lanewise(VectorOperators.LSHL, 16).or(lo.and(0xFFFF)).reinterpretAsShorts();
     }
 
-    /**
-     * Whether 512-bit integer vectors are intrinsified here (AVX-512): then {@link #rows4Wide}
-     * computes two rows per vector. Either path gives the same bits (each row's chain of float
-     * operations is the same; the integer parts are exact).
-     */
-    static final boolean WIDE = IntVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
@@ -622,9 +616,8 @@ public final class Q4NlMatrix extends SegmentMatrix {
             }
             // quantizeGroup's step and codes, in one pass into feature order (tests hold prefill
             // to the decode, which quantizes with quantizeGroup, bit for bit).
-            int e = Math.getExponent(amax) - (amax == Math.scalb(1f, Math.getExponent(amax)) ? 7 : 6);
-            float step = !(amax < 0x1p60f) ? Float.NaN : amax == 0f || e < -60 ? 0f : Math.scalb(1f, e);
-            float inv = step > 0f ? Math.scalb(1f, -e) : 0f;
+            float step = stepFor(amax);
+            float inv = step > 0f ? 1f / step : 0f; // exact: a power of two
             for (int w = 0; w < group; w++) {
                 // Math.round(v) for |v| <= 2^24: floor(v + 1/2) is exact in double.
                 int q = (int) Math.floor((double) (xc[of[w]] * inv) + 0.5);
